@@ -1,0 +1,244 @@
+"""The records that travel on divert's topics, one Struct per topic record.
+
+Evolution rules (msgspec's): a new field gets a default; a field's type never changes;
+a breaking change bumps ``SCHEMA_VERSION`` and gets a new Struct. Decoders ignore unknown
+fields, so a producer one version ahead does not break a consumer.
+
+Privacy is part of the contract: no record has a field for a caller's name or phone
+number, so such columns in a vendor feed are dropped on decode; addresses are block-level
+(``block_address`` must start with a hundred block, a numbered street or a non-digit);
+coordinates are rounded to 3 decimals (about 100 m).
+
+>>> import msgspec
+>>> ev = CadEvent(agency="seattle", incident_id="2023000319821", source="911",
+...               initial_type="BURN - RECKLESS BURNING", received_at=datetime(2023, 11, 5, 2, 8, 26, tzinfo=UTC),
+...               block_address="1400 BLOCK 23RD AVE", lat=47.618, lon=-122.281)
+>>> decode_cad_event(msgspec.json.encode(ev)) == ev
+True
+>>> msgspec.json.decode(b'{"agency": "x", "incident_id": "1", "source": "911", "initial_type": "T",'
+...     b' "received_at": "2023-01-01T00:00:00Z", "caller_name": "Ann", "caller_phone": "555"}',
+...     type=CadEvent).initial_type
+'T'
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+SCHEMA_VERSION = 1
+
+Source = Literal["911", "non_emergency", "officer_initiated", "alarm", "other"]
+Route = Literal["crisis", "navigator", "co_response", "police", "ems_fire", "officer_initiated", "admin"]
+Outcome = Literal["warning", "citation", "arrest", "search", "contraband_found"]
+
+ROUTES: tuple[str, ...] = Route.__args__  # type: ignore[attr-defined]
+SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
+CIVILIAN_ROUTES = frozenset({"crisis", "navigator"})
+
+# A block-level address: "7900 BLOCK PINEBROOK DR", "0 BLOCK MAIN ST", "1ST AVE / PIKE ST",
+# "PINE ST & 3RD AVE". A full house number such as "5237 N 35TH ST" is refused.
+BLOCK_ADDRESS_PATTERN = r"^(?:\d*00 BLOCK |0 BLOCK |\d+(?:ST|ND|RD|TH) |[^0-9])"
+_BLOCK_ADDRESS = re.compile(BLOCK_ADDRESS_PATTERN)
+
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+BlockAddress = Annotated[str, Meta(pattern=BLOCK_ADDRESS_PATTERN, max_length=200)]
+NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
+Confidence = Annotated[float, Meta(ge=0, le=1)]
+
+
+def _check_rounded(name: str, value: float | None) -> None:
+    if value is not None and abs(value * 1000 - round(value * 1000)) > 1e-6:
+        raise ValueError(f"{name} must be rounded to 3 decimals (about 100 m), got {value}")
+
+
+def _check_utc(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} must carry a time zone (canonical time is UTC)")
+
+
+class CadEvent(Struct, frozen=True, kw_only=True):
+    """One call for service or officer-initiated event, as dispatch recorded it."""
+
+    schema_version: int = SCHEMA_VERSION
+    agency: NonEmpty
+    incident_id: NonEmpty
+    source: Source
+    initial_type: NonEmpty
+    final_type: str | None = None
+    priority: int | None = None
+    received_at: datetime
+    # "day" when the city publishes only the date (Seattle's filtered extracts): such events
+    # count in daily windows but not in hourly or minute ones, nor in response times
+    time_precision: Literal["second", "day"] = "second"
+    dispatched_at: datetime | None = None
+    arrived_at: datetime | None = None
+    cleared_at: datetime | None = None
+    units: Annotated[int, Meta(ge=0)] | None = None
+    disposition: str | None = None
+    block_address: BlockAddress | None = None
+    areas: dict[str, str] = {}
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("received_at", "dispatched_at", "arrived_at", "cleared_at"):
+            _check_utc(name, getattr(self, name))
+        _check_rounded("lat", self.lat)
+        _check_rounded("lon", self.lon)
+
+
+class Demographics(Struct, frozen=True, kw_only=True):
+    """Optional subject demographics of a stop, as the city recorded them."""
+
+    race: str | None = None
+    ethnicity: str | None = None
+    sex: str | None = None
+    age_group: str | None = None
+
+
+class OfficerActivity(Struct, frozen=True, kw_only=True):
+    """A stop or on-view contact that an officer initiated."""
+
+    schema_version: int = SCHEMA_VERSION
+    agency: NonEmpty
+    activity_id: NonEmpty
+    occurred_at: datetime
+    activity_type: NonEmpty
+    reason: str | None = None
+    outcomes: list[Outcome] = []
+    areas: dict[str, str] = {}
+    block_address: BlockAddress | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    subject: Demographics | None = None
+    incident_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_utc("occurred_at", self.occurred_at)
+        _check_rounded("lat", self.lat)
+        _check_rounded("lon", self.lon)
+
+
+class CrimeReport(Struct, frozen=True, kw_only=True):
+    """A reported offence, or a count of them when the city publishes aggregates."""
+
+    schema_version: int = SCHEMA_VERSION
+    agency: NonEmpty
+    report_id: NonEmpty
+    occurred_at: datetime
+    period_end: datetime | None = None
+    offense: NonEmpty
+    category: NonEmpty
+    count: Annotated[int, Meta(ge=0)] = 1
+    arrest: bool | None = None
+    areas: dict[str, str] = {}
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+    def __post_init__(self) -> None:
+        _check_utc("occurred_at", self.occurred_at)
+        _check_utc("period_end", self.period_end)
+        _check_rounded("lat", self.lat)
+        _check_rounded("lon", self.lon)
+
+
+class ClassifiedCall(Struct, frozen=True, kw_only=True):
+    """A CAD event with the route the policy gave it and every reason that decided it.
+
+    Eligibility is decided on the initial call type (``eligible_initial``, an upper bound)
+    and again after the disqualifiers (``eligible``). The final type's route is kept only to
+    compare what dispatch knew with what the call turned out to be.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    call: CadEvent
+    apco_code: str | None
+    crosswalk_confidence: Confidence
+    route: Route
+    eligible_initial: bool
+    eligible: bool
+    reasons: list[str]
+    policy_version: NonEmpty
+    final_apco_code: str | None = None
+    final_route: Route | None = None
+    no_police_action_score: Confidence | None = None
+
+
+class Alert(Struct, frozen=True, kw_only=True):
+    """Diversion-eligible volume above its expected bound for an area and route."""
+
+    schema_version: int = SCHEMA_VERSION
+    alert_id: NonEmpty
+    agency: NonEmpty
+    area_layer: NonEmpty
+    area: NonEmpty
+    route: Route
+    state: Literal["firing", "resolved"]
+    window_start: datetime
+    window_end: datetime
+    observed: float
+    expected: float
+    upper_bound: float
+    score: float
+    policy_version: NonEmpty
+
+
+class DeadLetter(Struct, frozen=True, kw_only=True):
+    """An input record that could not be made canonical, with the field and the reason."""
+
+    schema_version: int = SCHEMA_VERSION
+    source_topic: NonEmpty
+    agency: str | None = None
+    record_id: str | None = None
+    field: str | None = None
+    reason: NonEmpty
+    detail: str
+    payload: str
+    failed_at: datetime
+    partition: int | None = None
+    offset: int | None = None
+
+
+RECORDS: dict[str, type[Struct]] = {
+    "cad_event": CadEvent,
+    "officer_activity": OfficerActivity,
+    "crime_report": CrimeReport,
+    "classified_call": ClassifiedCall,
+    "alert": Alert,
+    "dead_letter": DeadLetter,
+}
+
+_decoders = {name: msgspec.json.Decoder(cls) for name, cls in RECORDS.items()}
+decode_cad_event = _decoders["cad_event"].decode
+decode_officer_activity = _decoders["officer_activity"].decode
+decode_crime_report = _decoders["crime_report"].decode
+decode_classified_call = _decoders["classified_call"].decode
+decode_alert = _decoders["alert"].decode
+decode_dead_letter = _decoders["dead_letter"].decode
+encode = msgspec.json.Encoder().encode
+
+
+def is_block_level(address: str) -> bool:
+    """
+    >>> is_block_level("7900 BLOCK PINEBROOK DR"), is_block_level("5237 N 35TH ST")
+    (True, False)
+    """
+    return bool(_BLOCK_ADDRESS.match(address))
+
+
+def json_schema(name: str) -> dict:
+    """The JSON Schema of one record, as msgspec generates it (``schemas/json/<name>.json``)."""
+    return msgspec.json.schema(RECORDS[name])
+
+
+__all__ = [
+    "SCHEMA_VERSION", "Source", "Route", "Outcome", "ROUTES", "SOURCES", "CIVILIAN_ROUTES",
+    "CadEvent", "Demographics", "OfficerActivity", "CrimeReport", "ClassifiedCall", "Alert",
+    "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC",
+]
