@@ -1,0 +1,93 @@
+"""Time parsing for city adapters: every parser returns an aware UTC datetime.
+
+Local wall-clock times are read in the city's IANA zone with ``fold=0``, which fixes the
+two DST edge cases:
+
+* an *ambiguous* time (the repeated hour when clocks fall back) is the first occurrence,
+  i.e. still daylight time: 2022-11-06 01:30 America/Chicago -> 06:30 UTC;
+* a *non-existent* time (the hour skipped when clocks spring forward) is read with the
+  offset in force before the gap, i.e. shifted forward by the gap:
+  2022-03-13 02:30 America/Chicago -> 08:30 UTC (= 03:30 CDT).
+
+>>> p = time_parser(["%m/%d/%Y %I:%M:%S %p"], "America/Los_Angeles")
+>>> p("11/04/2023 6:08:26 PM").isoformat()  # unpadded 12-hour, the day before fall-back
+'2023-11-05T01:08:26+00:00'
+>>> time_parser(["epoch_ms"], "UTC")("1667278839000").isoformat()
+'2022-11-01T05:00:39+00:00'
+>>> time_parser(["iso"], "America/Chicago")("2022-11-06 01:30:00").isoformat()
+'2022-11-06T06:30:00+00:00'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+TimeParser = Callable[[str], datetime]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# epoch values outside 1970..2100 are a unit mix-up (seconds for ms) or garbage
+_EPOCH_MS_MAX = 4_102_444_800_000
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _epoch_ms(text: str) -> datetime:
+    try:
+        ms = int(text)
+    except ValueError:
+        value = float(text)  # "1667278839000.0" from a client that sent a JSON float
+        if not value.is_integer():
+            raise ValueError(f"not whole milliseconds: {text!r}") from None
+        ms = int(value)
+    if not 0 < ms < _EPOCH_MS_MAX:
+        raise ValueError(f"epoch milliseconds out of range 1970..2100: {text!r}")
+    # integer arithmetic: exact, and no float rounding of the milliseconds
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def _epoch_s(text: str) -> datetime:
+    value = float(text)
+    if not 0 < value < _EPOCH_MS_MAX / 1000:
+        raise ValueError(f"epoch seconds out of range 1970..2100: {text!r}")
+    return _EPOCH + timedelta(seconds=value)
+
+
+def _localize(dt: datetime, tz: ZoneInfo) -> datetime:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)  # fold=0: see the module docstring for the DST rule
+    return dt.astimezone(UTC)
+
+
+def time_parser(formats: list[str], tz_name: str) -> TimeParser:
+    """One parser for a column: formats tried in order; raises ValueError if none fits."""
+    tz = zone(tz_name)
+    if formats == ["epoch_ms"]:
+        return _epoch_ms  # the hot path (San Antonio): no loop, no strptime
+    steps: list[TimeParser] = []
+    for fmt in formats:
+        if fmt == "epoch_ms":
+            steps.append(_epoch_ms)
+        elif fmt == "epoch_s":
+            steps.append(_epoch_s)
+        elif fmt == "iso":
+            steps.append(lambda text: _localize(datetime.fromisoformat(text), tz))
+        else:
+            steps.append(lambda text, fmt=fmt: _localize(datetime.strptime(text, fmt), tz))
+    if len(steps) == 1:
+        return steps[0]
+
+    def parse(text: str) -> datetime:
+        for step in steps:
+            try:
+                return step(text)
+            except (ValueError, OverflowError):
+                continue
+        raise ValueError(f"{text!r} matches none of {formats}")
+
+    return parse

@@ -1,0 +1,81 @@
+"""Session fixtures: a real Kafka-API broker (tansu) and a real PostgreSQL, started by the test run.
+
+Nothing here skips for lack of a service: the session starts the embedded stack itself in a
+temporary folder and stops it at the end. Each test gets its own database and its own topic
+prefix, so tests don't collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from divert import stack as local_stack
+from divert.paths import shared_data_dir
+
+SHARED = shared_data_dir()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED.is_dir(), f"the shared data folder is missing: {SHARED} (set DIVERT_SHARED_DATA)"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stack")
+    stack = asyncio.run(local_stack.up(folder, timeout=90))
+    yield stack
+    asyncio.run(local_stack.down(folder))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(embedded_stack) -> str:
+    return embedded_stack.broker_bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url(embedded_stack) -> str:
+    return embedded_stack.database_url
+
+
+@pytest.fixture
+def db_dsn(database_url) -> str:
+    """A fresh, empty database for one test (dropped afterwards)."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'create database "{name}"'))
+    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(run(f'drop database if exists "{name}" with (force)'))
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture
+def service_env(embedded_stack, topic_prefix, tmp_path) -> dict[str, str]:
+    """Environment for a divert subprocess that talks to this session's services only."""
+    env = dict(os.environ)
+    env.update(DIVERT_KAFKA_BOOTSTRAP=embedded_stack.broker_bootstrap,
+               DIVERT_DATABASE_URL=embedded_stack.database_url,
+               DIVERT_TOPIC_PREFIX=topic_prefix,
+               DIVERT_STACK_DIR=str(tmp_path / "no-stack"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    return env
