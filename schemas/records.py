@@ -11,7 +11,7 @@ coordinates are rounded to 3 decimals (about 100 m).
 
 >>> import msgspec
 >>> ev = CadEvent(agency="seattle", incident_id="2023000319821", source="911",
-...               initial_type="BURN - RECKLESS BURNING", received_at=datetime(2023, 11, 5, 2, 8, 26, tzinfo=UTC),
+...               initial_type="BURN - RECKLESS BURNING", received_at=datetime(2023, 11, 5, 1, 8, 26, tzinfo=UTC),
 ...               block_address="1400 BLOCK 23RD AVE", lat=47.618, lon=-122.281)
 >>> decode_cad_event(msgspec.json.encode(ev)) == ev
 True
@@ -241,4 +241,6 @@ __all__ = [
     "SCHEMA_VERSION", "Source", "Route", "Outcome", "ROUTES", "SOURCES", "CIVILIAN_ROUTES",
     "CadEvent", "Demographics", "OfficerActivity", "CrimeReport", "ClassifiedCall", "Alert",
     "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC",
+    "decode_cad_event", "decode_officer_activity", "decode_crime_report", "decode_classified_call",
+    "decode_alert", "decode_dead_letter",
 ]

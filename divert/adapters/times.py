@@ -28,7 +28,9 @@ from zoneinfo import ZoneInfo
 TimeParser = Callable[[str], datetime]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# epoch values outside 1970..2100 are a unit mix-up (seconds for ms) or garbage
+# epoch values outside 1990..2100 are a unit mix-up (seconds sent for ms lands in 1970) or
+# garbage: no CAD export reaches back before 1990
+_EPOCH_MS_MIN = 631_152_000_000
 _EPOCH_MS_MAX = 4_102_444_800_000
 
 
@@ -45,16 +47,16 @@ def _epoch_ms(text: str) -> datetime:
         if not value.is_integer():
             raise ValueError(f"not whole milliseconds: {text!r}") from None
         ms = int(value)
-    if not 0 < ms < _EPOCH_MS_MAX:
-        raise ValueError(f"epoch milliseconds out of range 1970..2100: {text!r}")
+    if not _EPOCH_MS_MIN <= ms < _EPOCH_MS_MAX:
+        raise ValueError(f"epoch milliseconds out of range 1990..2100: {text!r}")
     # integer arithmetic: exact, and no float rounding of the milliseconds
     return _EPOCH + timedelta(milliseconds=ms)
 
 
 def _epoch_s(text: str) -> datetime:
     value = float(text)
-    if not 0 < value < _EPOCH_MS_MAX / 1000:
-        raise ValueError(f"epoch seconds out of range 1970..2100: {text!r}")
+    if not _EPOCH_MS_MIN / 1000 <= value < _EPOCH_MS_MAX / 1000:
+        raise ValueError(f"epoch seconds out of range 1990..2100: {text!r}")
     return _EPOCH + timedelta(seconds=value)
 
 

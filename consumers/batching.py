@@ -1,0 +1,54 @@
+"""A sink that buffers records and writes them a batch at a time, retrying until it can.
+
+Subclasses write only ``write(batch)``. ``flush`` retries a batch while the database is
+unreachable (``SinkUnavailable``), with capped backoff, and returns only when the batch is
+stored: the agent that calls it does not ack its input meanwhile, so the broker keeps the
+records and nothing is lost while the database is down; a replayed batch changes nothing
+because every write is keyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from consumers.exceptions import SinkUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class BatchingSink(Generic[T]):
+    name = "sink"
+
+    def __init__(self, *, max_backoff: float = 5.0,
+                 on_written: Callable[[str, int, float], None] = lambda name, n, seconds: None):
+        self._buffer: list[T] = []
+        self.max_backoff = max_backoff
+        self.on_written = on_written
+
+    def add(self, records: Sequence[T]) -> None:
+        self._buffer.extend(records)
+
+    async def write(self, batch: list[T]) -> None:
+        raise NotImplementedError
+
+    async def flush(self) -> int:
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return 0
+        delay = 0.1
+        while True:
+            started = time.perf_counter()
+            try:
+                await self.write(batch)
+            except SinkUnavailable as exc:
+                log.warning("%s: %s; retrying %d records in %.1f s", self.name, exc, len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            self.on_written(self.name, len(batch), time.perf_counter() - started)
+            return len(batch)

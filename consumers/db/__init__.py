@@ -1,0 +1,1 @@
+"""The database: schema migrations (``migrate``) for PostgreSQL and TimescaleDB."""

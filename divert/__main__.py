@@ -1,0 +1,3 @@
+from divert.cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""City adapters: each city's raw CAD records -> canonical ``CadEvent`` (+ ``OfficerActivity``).
+
+An adapter is data, not code: ``reference/cities/<city>.yaml`` says which column holds each
+canonical field, how times are written, which values mean 911 / non-emergency /
+officer-initiated / alarm / other, and which columns are areas. ``reference/cities/README.md``
+is the analyst's guide to onboarding a new city. Adapters are pure: no broker, no database.
+
+>>> adapter = load_adapter("milwaukee")
+>>> ev, act = adapter.normalize({"id": "1211372", "time": "2018-05-01 00:10:28",
+...     "location": "5237 N 35TH ST,MKE", "latitude": "43.1127987", "longitude": "-87.9567414",
+...     "district": "4", "nature": "TRBL W/SUBJ", "status": "Unable to Locate Complainant"})
+>>> ev.received_at.isoformat(), ev.source, ev.block_address, ev.areas, (ev.lat, ev.lon), act
+('2018-05-01T05:10:28+00:00', '911', '5200 BLOCK N 35TH ST', {'district': '4'}, (43.113, -87.957), None)
+>>> adapter.normalize({"id": "1", "time": "yesterday", "nature": "PATROL"})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+divert.exceptions.InvalidRecord: record 1: field 'time': time: 'yesterday' is not a time in America/Chicago: ...
+
+Errors: a bad record raises :class:`~divert.exceptions.InvalidRecord` (reason codes in
+``divert.adapters.values``; ``field`` is the source column); a bad mapping raises
+:class:`~divert.exceptions.ConfigError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+from divert.adapters.adapter import CityAdapter, Normalized
+from divert.adapters.address import to_block_address
+from divert.adapters.mapping import DEFAULT_PRIVATE_COLUMNS, CityMapping, is_private, load_mapping
+from divert.exceptions import ConfigError
+from divert.paths import reference_dir
+
+
+def cities_dir():
+    return reference_dir() / "cities"
+
+
+def available_cities() -> list[str]:
+    """The slugs of every city with a mapping in ``reference/cities/``."""
+    directory = cities_dir()
+    return sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+
+
+def load_adapter(city: str) -> CityAdapter:
+    """The adapter for ``city``, from ``reference/cities/<city>.yaml``; ConfigError if the file
+    is missing or invalid (the message names the file and the key)."""
+    if not city or "/" in city or "\\" in city or city.startswith("."):
+        raise ConfigError(f"not a city slug: {city!r}")
+    path = cities_dir() / f"{city}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_cities()) or "none"
+        raise ConfigError(f"{path}: no mapping for city {city!r} (known: {known})")
+    return CityAdapter(city, load_mapping(path), origin=str(path))
+
+
+__all__ = [
+    "CityAdapter", "CityMapping", "Normalized", "DEFAULT_PRIVATE_COLUMNS", "available_cities",
+    "load_adapter", "to_block_address", "is_private",
+]
