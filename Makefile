@@ -15,11 +15,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the integration tests use as real peers (kcat: a Kafka client no one here wrote).
+# Debian packages the tests use as real peers: kcat (a Kafka client no one here wrote), Prometheus
+# and Alertmanager (promtool/amtool config checks, rule tests). Node.js/npm run PGlite with TimescaleDB.
+DEBIAN_PACKAGES := kcat prometheus prometheus-alertmanager
 system-deps:
-	@command -v kcat >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq kcat >/dev/null; \
-	  else echo "kcat is missing: sudo apt-get install kcat" >&2; exit 1; fi; }
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; exit 1; fi; fi
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the TimescaleDB (PGlite) tests" >&2; exit 1; }
 
 test: install system-deps
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -69,23 +69,37 @@ def run_divert(env: dict, *args: str, timeout: float = 300) -> subprocess.Comple
     return subprocess.run([*DIVERT, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
+async def _partitions(bootstrap: str, topic: str, timeout: float) -> list[int]:
+    """The topic's partitions, once it exists (the worker creates its topics as it starts)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if topic in await admin.list_topics():
+                (described,) = await admin.describe_topics([topic])
+                if parts := [p["partition"] for p in described["partitions"]]:
+                    return parts
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"topic {topic} did not appear within {timeout} s")
+    finally:
+        await admin.close()
+
+
 async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 60.0,
                      settle: float = 1.0) -> list:
     """Every record on a topic: waits until at least `expect` arrived, then `settle` s for extras."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
+    parts = await _partitions(bootstrap, topic, timeout)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
-        parts = None
-        while time.monotonic() < deadline:  # the worker creates its topics as it starts
-            if topic in await consumer.topics() and (parts := consumer.partitions_for_topic(topic)):
-                break
-            await asyncio.sleep(0.2)
-        assert parts, f"topic {topic} did not appear within {timeout} s"
-        tps = [TopicPartition(topic, p) for p in parts or ()]
+        tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         records: list = []
