@@ -1,4 +1,4 @@
-"""The Faust app: one normalize agent per city, one classify agent, built from settings.
+"""The Faust app, built from settings: every agent module in ``AGENTS`` attaches itself.
 
 Built by a function, not at import, so a test or a second worker gets its own app.
 Settings follow ARCHITECTURE.md: short session timeouts (the embedded broker answers a join
@@ -8,13 +8,17 @@ leader topic or web server, which divert does not use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import faust
 
 from divert.telemetry import WorkerMetrics
-from streams import classify, normalize
 from streams.topics import Topics
+
+# each module has ``attach(app, ctx: WorkerContext)``; a new agent is a new module named here
+AGENTS = ("streams.normalize", "streams.classify")
 
 
 @dataclass(frozen=True)
@@ -22,18 +26,46 @@ class WorkerConfig:
     bootstrap: str
     cities: tuple[str, ...]
     topics: Topics = Topics()
+    database_url: str | None = None
     app_id: str = "divert"
     batch_size: int = 1000
     batch_within: float = 0.05
     session_timeout: float = 6.0
 
 
-def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
-    from divert.adapters import load_adapter
-    from divert.classify import Classifier
-    from divert.crosswalk import load_crosswalk
-    from divert.policy import load_policy
+@dataclass
+class WorkerContext:
+    """What agents share: settings, metrics, and the core objects built once per worker."""
 
+    config: WorkerConfig
+    metrics: WorkerMetrics
+    _classifiers: dict = field(default_factory=dict)
+
+    @property
+    def topics(self) -> Topics:
+        return self.config.topics
+
+    @cached_property
+    def policy(self):
+        from divert.policy import load_policy
+
+        return load_policy()
+
+    def adapter(self, city: str):
+        from divert.adapters import load_adapter
+
+        return load_adapter(city)
+
+    def classifier_for(self, agency: str):
+        from divert.classify import Classifier
+        from divert.crosswalk import load_crosswalk
+
+        if agency not in self._classifiers:
+            self._classifiers[agency] = Classifier(load_crosswalk(agency), self.policy)
+        return self._classifiers[agency]
+
+
+def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
     app = faust.App(
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
@@ -50,17 +82,7 @@ def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
     )
-    policy = load_policy()
-    classifiers: dict[str, Classifier] = {}
-
-    def classifier_for(agency: str) -> Classifier:
-        if agency not in classifiers:
-            classifiers[agency] = Classifier(load_crosswalk(agency), policy)
-        return classifiers[agency]
-
-    for city in config.cities:
-        normalize.attach(app, config.topics, load_adapter(city), metrics,
-                         batch_size=config.batch_size, within=config.batch_within)
-    classify.attach(app, config.topics, classifier_for, metrics,
-                    batch_size=config.batch_size, within=config.batch_within)
+    ctx = WorkerContext(config, metrics)
+    for module in AGENTS:
+        importlib.import_module(module).attach(app, ctx)
     return app

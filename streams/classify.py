@@ -11,7 +11,10 @@ from streams.sending import send_all
 from streams.topics import Topics
 
 
-def attach(app, topics: Topics, classifier_for, metrics, *, batch_size: int, within: float):
+def attach(app, ctx) -> None:
+    topics: Topics = ctx.topics
+    metrics, classifier_for = ctx.metrics, ctx.classifier_for
+    batch_size, within = ctx.config.batch_size, ctx.config.batch_within
     source = app.topic(topics.cad_events, key_serializer="raw", value_serializer="raw",
                        partitions=topics.partitions)
 
@@ -32,4 +35,3 @@ def attach(app, topics: Topics, classifier_for, metrics, *, batch_size: int, wit
                 metrics.dead_letters.labels(topics.cad_events, d.reason).inc()
             metrics.batch_seconds.labels("classify_calls").observe(time.perf_counter() - started)
 
-    return classify_calls

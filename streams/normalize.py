@@ -10,7 +10,13 @@ from streams.sending import send_all
 from streams.topics import Topics
 
 
-def attach(app, topics: Topics, adapter, metrics, *, batch_size: int, within: float):
+def attach(app, ctx) -> None:
+    for city in ctx.config.cities:
+        _attach_city(app, ctx.topics, ctx.adapter(city), ctx.metrics,
+                     batch_size=ctx.config.batch_size, within=ctx.config.batch_within)
+
+
+def _attach_city(app, topics: Topics, adapter, metrics, *, batch_size: int, within: float):
     source = topics.raw(adapter.city)
     raw_topic = app.topic(source, key_serializer="raw", value_serializer="raw",
                           partitions=topics.partitions)
@@ -36,4 +42,3 @@ def attach(app, topics: Topics, adapter, metrics, *, batch_size: int, within: fl
                 metrics.dead_letters.labels(source, d.reason).inc()
             metrics.batch_seconds.labels("normalize_calls").observe(time.perf_counter() - started)
 
-    return normalize_calls

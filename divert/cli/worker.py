@@ -37,7 +37,7 @@ def command(cities: tuple[str, ...], app_id: str, metrics_port: int, loglevel: s
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1" if not svc.external else "0.0.0.0",
                           registry=metrics.registry)
-    app = create_app(WorkerConfig(svc.kafka_bootstrap, cities, topics, app_id=app_id), metrics)
+    app = create_app(WorkerConfig(svc.kafka_bootstrap, cities, topics, svc.database_url, app_id=app_id), metrics)
     click.echo(f"worker {app_id}: cities {', '.join(cities)}; broker {svc.kafka_bootstrap}; "
                f"metrics http://127.0.0.1:{metrics_port}/metrics", err=True)
     logging.basicConfig(level=loglevel)
