@@ -25,10 +25,12 @@ class BatchingSink(Generic[T]):
     name = "sink"
 
     def __init__(self, *, max_backoff: float = 5.0,
-                 on_written: Callable[[str, int, float], None] = lambda name, n, seconds: None):
+                 on_written: Callable[[str, int, float], None] = lambda name, n, seconds: None,
+                 on_retry: Callable[[], None] = lambda: None):
         self._buffer: list[T] = []
         self.max_backoff = max_backoff
         self.on_written = on_written
+        self.on_retry = on_retry
 
     def add(self, records: Sequence[T]) -> None:
         self._buffer.extend(records)
@@ -41,12 +43,13 @@ class BatchingSink(Generic[T]):
         if not batch:
             return 0
         delay = 0.1
+        started = time.perf_counter()
         while True:
-            started = time.perf_counter()
             try:
                 await self.write(batch)
             except SinkUnavailable as exc:
                 log.warning("%s: %s; retrying %d records in %.1f s", self.name, exc, len(batch), delay)
+                self.on_retry()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue

@@ -47,7 +47,7 @@ def redact(payload: bytes | str, private_columns: Iterable[str] = DEFAULT_PRIVAT
 
 def dead_letter(payload: bytes | str, *, source_topic: str, error: InvalidRecord,
                 agency: str | None, partition: int | None = None, offset: int | None = None,
-                now: datetime | None = None,
+                item: int = 0, now: datetime | None = None,
                 private_columns: Iterable[str] = DEFAULT_PRIVATE_COLUMNS) -> DeadLetter:
     """The DeadLetter for ``payload``, which failed with ``error`` (pass the adapter's
     ``mapping.private_columns`` when the city has its own list)."""
@@ -62,6 +62,7 @@ def dead_letter(payload: bytes | str, *, source_topic: str, error: InvalidRecord
         failed_at=now or datetime.now(UTC),
         partition=partition,
         offset=offset,
+        item=item,
     )
 
 

@@ -53,24 +53,28 @@ def normalize_messages(adapter, messages: Iterable[RawMessage], *, source_topic:
                        now: datetime | None = None) -> NormalizedBatch:
     """Normalize every record of every message; never raises for bad input."""
     out = NormalizedBatch()
+    private = adapter.mapping.private_columns
+
+    def reject(payload, err: InvalidRecord, msg: RawMessage, item: int = 0) -> None:
+        out.dead_letters.append(dead_letter(
+            payload, source_topic=source_topic, error=err, agency=adapter.city,
+            partition=msg.partition, offset=msg.offset, item=item, now=now,
+            private_columns=private))
+
     for msg in messages:
         try:
             records = _records_of(msg.value)
         except InvalidRecord as err:
-            out.dead_letters.append(dead_letter(msg.value or b"", source_topic=source_topic, error=err,
-                                                agency=adapter.city, partition=msg.partition,
-                                                offset=msg.offset, now=now))
+            reject(msg.value or b"", err, msg)
             continue
-        for raw in records:
+        for item, raw in enumerate(records):
             try:
                 if not isinstance(raw, dict):
-                    raise InvalidRecord("not_a_json_object", detail=f"a batch element is a {type(raw).__name__}, not a JSON object")
+                    raise InvalidRecord("not_a_json_object",
+                                        detail=f"a batch element is a {type(raw).__name__}, not a JSON object")
                 event, activity = adapter.normalize(raw)
             except InvalidRecord as err:
-                payload = _encode_json(raw) if len(records) > 1 else (msg.value or b"")
-                out.dead_letters.append(dead_letter(payload, source_topic=source_topic, error=err,
-                                                    agency=adapter.city, partition=msg.partition,
-                                                    offset=msg.offset, now=now))
+                reject(_encode_json(raw) if len(records) > 1 else (msg.value or b""), err, msg, item)
                 continue
             out.events.append(event)
             if activity is not None:

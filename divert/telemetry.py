@@ -24,6 +24,19 @@ class WorkerMetrics:
             "divert_batch_seconds", "Time to process one batch in an agent, from take to sent",
             ["agent"], registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.sink_batch_seconds = Histogram(
+            "divert_sink_batch_seconds", "Time to write one batch to the database, retries included",
+            ["table"], registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self.sink_retries = Counter(
+            "divert_sink_retries", "Batches retried because the database was unavailable",
+            ["table"], registry=r)
+        self.event_to_row_seconds = Histogram(
+            "divert_event_to_row_seconds",
+            "From a call's event time (received_at) to its row committed in the database. "
+            "A replay of history shows its age here, not the pipeline's delay.",
+            ["agency"], registry=r,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600))
         self.consumer_lag = Gauge(
             "divert_consumer_lag",
             "Records behind the partition's end offset. The embedded broker (tansu) "

@@ -203,6 +203,8 @@ class DeadLetter(Struct, frozen=True, kw_only=True):
     failed_at: datetime
     partition: int | None = None
     offset: int | None = None
+    # position of the record in a message that carried a batch (a JSON array) of records
+    item: int = 0
 
 
 RECORDS: dict[str, type[Struct]] = {

@@ -18,7 +18,7 @@ from divert.telemetry import WorkerMetrics
 from streams.topics import Topics
 
 # each module has ``attach(app, ctx: WorkerContext)``; a new agent is a new module named here
-AGENTS = ("streams.normalize", "streams.classify")
+AGENTS = ("streams.normalize", "streams.classify", "streams.store")
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,11 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def service_env(embedded_stack, topic_prefix, tmp_path) -> dict[str, str]:
-    """Environment for a divert subprocess that talks to this session's services only."""
+def service_env(embedded_stack, db_dsn, topic_prefix, tmp_path) -> dict[str, str]:
+    """Environment for a divert subprocess: this session's broker, this test's database and topics."""
     env = dict(os.environ)
     env.update(DIVERT_KAFKA_BOOTSTRAP=embedded_stack.broker_bootstrap,
-               DIVERT_DATABASE_URL=embedded_stack.database_url,
+               DIVERT_DATABASE_URL=db_dsn,
                DIVERT_TOPIC_PREFIX=topic_prefix,
                DIVERT_STACK_DIR=str(tmp_path / "no-stack"),
                XDG_DATA_HOME=str(tmp_path / "data"))

@@ -65,6 +65,22 @@ def kcat_env(folder: Path) -> dict[str, str]:
     return dict(os.environ, LD_LIBRARY_PATH=str(folder))
 
 
+async def wait_for_rows(dsn: str, sql: str, expect: int, *, timeout: float = 60.0) -> int:
+    """Poll a count query until it reaches `expect` (or the timeout); return the last count."""
+    import asyncpg
+
+    deadline = time.monotonic() + timeout
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            count = await conn.fetchval(sql)
+            if count >= expect or time.monotonic() > deadline:
+                return count
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
 def run_divert(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([*DIVERT, *args], env=env, capture_output=True, text=True, timeout=timeout)
 

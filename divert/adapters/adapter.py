@@ -122,6 +122,11 @@ class CityAdapter:
         self._default_source = src.default
         self._outcomes = {k.strip().upper(): v for k, v in mapping.outcomes.items()}
         self._private = tuple(mapping.private_columns)
+        self._area_index = None  # optional step: place each point in the city's polygon layers
+        if mapping.area_layers:
+            from divert.areas import load_area_index
+
+            self._area_index = load_area_index(mapping.area_layers)
 
     def __repr__(self) -> str:
         return f"CityAdapter({self.city!r})"
@@ -175,6 +180,8 @@ class CityAdapter:
             value = column.get(raw, rid)
             if value is not None:
                 areas[layer] = value
+        if self._area_index is not None and lat is not None:
+            areas = self._area_index.merge(areas, lat, lon)
         disposition = self._disposition.get(raw, rid) if self._disposition else None
 
         event = CadEvent(

@@ -90,6 +90,7 @@ class CityMapping(Struct, forbid_unknown_fields=True, frozen=True):
     description: str = ""
     history: list[str] = []             # files or globs, relative to shared_data_dir()
     areas: dict[str, Spec] = {}         # layer name -> column
+    area_layers: str | None = None      # reference/areas/<name>.yaml: polygon layers for points
     source: SourceSpec = msgspec.field(default_factory=SourceSpec)
     outcomes: dict[str, list[Outcome]] = {}  # disposition -> officer-activity outcomes
     private_columns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PRIVATE_COLUMNS))

@@ -13,15 +13,17 @@ import asyncpg
 import pytest
 
 from consumers.db.migrate import MIGRATIONS_DIR, discover, migrate
+from consumers.db.writer import write_calls
 from consumers.exceptions import MigrationError, SinkUnavailable
 from divert.exceptions import DivertError
 from schemas.records import BLOCK_ADDRESS_PATTERN
+from tests.records import classified_call
 
-TABLES = {"calls", "officer_activity", "crime_reports", "dead_letters", "alerts", "programs",
+TABLES = {"calls", "call_areas", "officer_activity", "crime_reports", "dead_letters", "alerts", "programs",
           "schema_migrations"}
 METRICS = ("call_metrics_1m", "call_metrics_1h", "call_metrics_1d")
 CALL_METRICS_COLUMNS = [
-    "bucket", "agency", "policy_version", "route", "source", "district", "calls",
+    "bucket", "agency", "policy_version", "layer", "area", "route", "source", "calls",
     "eligible_initial", "eligible", "officer_initiated", "responded", "unit_minutes_on_scene",
     "response_p50_seconds", "response_p90_seconds",
 ]
@@ -101,7 +103,8 @@ async def test_inserted_calls_show_up_in_call_metrics(db_dsn):
         hourly = await conn.fetch(
             "select source, calls, eligible_initial, eligible, officer_initiated, responded,"
             " unit_minutes_on_scene, response_p50_seconds, response_p90_seconds"
-            " from call_metrics_1h where agency = 'testville' and bucket = $1 order by source",
+            " from call_metrics_1h where agency = 'testville' and bucket = $1 and layer = 'city'"
+            " order by source",
             hour)
         by_source = {r["source"]: r for r in hourly}
         assert set(by_source) == {"911", "officer_initiated"}
@@ -112,9 +115,12 @@ async def test_inserted_calls_show_up_in_call_metrics(db_dsn):
         assert demand["response_p50_seconds"] == pytest.approx(450.0)
         assert demand["response_p90_seconds"] == pytest.approx(570.0)
         assert by_source["officer_initiated"]["officer_initiated"] == 1
-        assert await conn.fetchval("select sum(calls) from call_metrics_1m") == 4
+        assert await conn.fetchval("select sum(calls) from call_metrics_1m where layer = 'city'") == 4
         assert await conn.fetchval(
-            "select sum(calls) from call_metrics_1d where bucket = $1", hour.replace(hour=0)) == 5
+            "select sum(calls) from call_metrics_1m where layer = 'beat' and area = 'B11'") == 4
+        assert await conn.fetchval(
+            "select sum(calls) from call_metrics_1d where bucket = $1 and layer = 'district'",
+            hour.replace(hour=0)) == 5
     finally:
         await conn.close()
 
@@ -126,7 +132,7 @@ async def test_a_replayed_dead_letter_is_stored_once(db_dsn):
         insert = (
             'insert into dead_letters (source_topic, reason, detail, payload, failed_at,'
             ' partition, "offset") values ($1, $2, $3, $4, $5, $6, $7)'
-            ' on conflict (source_topic, partition, "offset") do nothing')
+            ' on conflict (source_topic, partition, "offset", item) do nothing')
         now = datetime.now(UTC)
         for _ in range(2):
             await conn.execute(insert, "cad.raw.seattle", "missing", "d", "{}", now, 0, 41)
@@ -207,11 +213,5 @@ def _call(incident_id: str, received_at: datetime, **overrides) -> dict:
     return row
 
 
-async def _insert_calls(conn: asyncpg.Connection, rows: list[dict]) -> None:
-    columns = list(rows[0])
-    placeholders = ", ".join(
-        f"${i}::jsonb" if c == "areas" else f"${i}" for i, c in enumerate(columns, 1))
-    await conn.executemany(
-        f"insert into calls ({', '.join(columns)}) values ({placeholders})"
-        " on conflict (agency, incident_id, received_at) do nothing",
-        [tuple(r[c] for c in columns) for r in rows])
+async def _insert_calls(conn, rows: list[dict]) -> None:
+    await write_calls(conn, [classified_call(**row) for row in rows])

@@ -8,7 +8,7 @@ import subprocess
 import msgspec
 
 from schemas import decode_cad_event, decode_classified_call, decode_dead_letter
-from tests.helpers import kcat_env, read_topic, run_divert, running_worker, slice_csv
+from tests.helpers import kcat_env, read_topic, run_divert, running_worker, slice_csv, wait_for_rows
 
 MALFORMED = [
     '9990001,not a time,"5200 N 35TH ST,MKE",43.11,-87.95,4,TRBL W/SUBJ,Service in Progress',
@@ -17,7 +17,7 @@ MALFORMED = [
 
 
 def test_replayed_rows_end_canonical_or_dead_lettered(shared_data, service_env, kafka_bootstrap,
-                                                      topic_prefix, tmp_path):
+                                                      topic_prefix, db_dsn, tmp_path):
     rows = 400
     sample = slice_csv(next((shared_data / "milwaukee").glob("*.csv.gz")), tmp_path / "mke.csv",
                        rows, extra_lines=MALFORMED)
@@ -29,6 +29,8 @@ def test_replayed_rows_end_canonical_or_dead_lettered(shared_data, service_env, 
         dead = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + "deadletter", expect=2))
         events = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + "cad.events", expect=rows))
         classified = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + "calls.classified", expect=rows))
+        stored = asyncio.run(wait_for_rows(db_dsn, "select count(*) from calls", rows))
+        stored_dead = asyncio.run(wait_for_rows(db_dsn, "select count(*) from dead_letters", 2))
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
 
     letters = [decode_dead_letter(r.value) for r in dead]
@@ -40,6 +42,7 @@ def test_replayed_rows_end_canonical_or_dead_lettered(shared_data, service_env, 
     assert all(r.key == f"milwaukee:{e.incident_id}".encode() for r, e in zip(events, decoded, strict=True))
     assert all(e.received_at.utcoffset().total_seconds() == 0 for e in decoded)
 
+    assert (stored, stored_dead) == (rows, 2)
     calls = [decode_classified_call(r.value) for r in classified]
     assert {c.call.incident_id for c in calls} == {e.incident_id for e in decoded}
     assert all(c.policy_version and c.reasons for c in calls)

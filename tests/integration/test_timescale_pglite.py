@@ -33,12 +33,14 @@ import pytest
 import pytest_asyncio
 
 from consumers.db.migrate import discover, migrate
+from consumers.db.writer import write_calls
+from tests.records import classified_call
 
 PGLITE_DIR = Path(__file__).resolve().parents[1] / "pglite"
 START_TIMEOUT = 60.0
 
 CALL_METRICS_COLUMNS = [
-    "bucket", "agency", "policy_version", "route", "source", "district", "calls",
+    "bucket", "agency", "policy_version", "layer", "area", "route", "source", "calls",
     "eligible_initial", "eligible", "officer_initiated", "responded", "unit_minutes_on_scene",
     "response_p50_seconds", "response_p90_seconds",
 ]
@@ -136,7 +138,7 @@ async def test_time_keyed_tables_are_hypertables(conn):
         "select hypertable_name, compression_enabled from timescaledb_information.hypertables"
         " where hypertable_schema = 'public'")
     hypertables = {r["hypertable_name"]: r["compression_enabled"] for r in rows}
-    for table in ("calls", "officer_activity", "crime_reports"):
+    for table in ("calls", "call_areas", "officer_activity", "crime_reports"):
         assert hypertables.get(table) is True, hypertables
     dims = await conn.fetch(
         "select hypertable_name, column_name from timescaledb_information.dimensions")
@@ -187,13 +189,7 @@ def _call(incident_id: str, received_at: datetime, **overrides) -> dict:
 
 
 async def _insert_calls(conn, rows: list[dict]) -> None:
-    columns = list(rows[0])
-    placeholders = ", ".join(
-        f"${i}::jsonb" if c == "areas" else f"${i}" for i, c in enumerate(columns, 1))
-    await conn.executemany(
-        f"insert into calls ({', '.join(columns)}) values ({placeholders})"
-        " on conflict (agency, incident_id, received_at) do nothing",
-        [tuple(r[c] for c in columns) for r in rows])
+    await write_calls(conn, [classified_call(**row) for row in rows])
 
 
 async def test_inserted_calls_show_up_in_call_metrics(conn):
@@ -217,7 +213,7 @@ async def test_inserted_calls_show_up_in_call_metrics(conn):
         " sum(eligible)::int as el, sum(officer_initiated)::int as oi,"
         " sum(responded)::int as responded, sum(unit_minutes_on_scene) as um,"
         " max(response_p50_seconds) as p50, max(response_p90_seconds) as p90"
-        " from call_metrics_1h where agency = 'testville' and bucket = $1 and district = 'D1'"
+        " from call_metrics_1h where agency = 'testville' and bucket = $1 and layer = 'district' and area = 'D1'"
         " group by source order by source", hour)
     by_source = {r["source"]: r for r in hourly}
     assert set(by_source) == {"911", "officer_initiated"}
@@ -230,10 +226,11 @@ async def test_inserted_calls_show_up_in_call_metrics(conn):
     assert by_source["officer_initiated"]["oi"] == 1
 
     minute = await conn.fetchval(
-        "select sum(calls)::int from call_metrics_1m where agency = 'testville'")
+        "select sum(calls)::int from call_metrics_1m where agency = 'testville' and layer = 'city'")
     assert minute == 4
     daily = await conn.fetchval(
-        "select sum(calls)::int from call_metrics_1d where agency = 'testville' and bucket = $1",
+        "select sum(calls)::int from call_metrics_1d where agency = 'testville' and bucket = $1"
+        " and layer = 'city'",
         hour.replace(hour=0))
     assert daily == 5
 

@@ -120,7 +120,7 @@ create index crime_reports_agency_district_occurred_at
 -- Every input record that could not be made canonical, with the field and the reason.
 -- A dead letter replayed from Kafka is stored once: (source_topic, partition, "offset") is
 -- unique, and NULLs are distinct, so records without a position never collide.
--- Write with: INSERT ... ON CONFLICT (source_topic, partition, "offset") DO NOTHING.
+-- Write with: INSERT ... ON CONFLICT (source_topic, partition, "offset", item) DO NOTHING.
 create table dead_letters (
     id              bigserial    primary key,
     schema_version  integer      not null default 1,
@@ -134,8 +134,10 @@ create table dead_letters (
     failed_at       timestamptz  not null,
     partition       integer,
     "offset"        bigint,
+    -- the record's position in a message that carried a batch (JSON array) of records
+    item            integer      not null default 0,
     committed_at    timestamptz  not null default now(),
-    constraint dead_letters_position_key unique (source_topic, partition, "offset")
+    constraint dead_letters_position_key unique (source_topic, partition, "offset", item)
 );
 create index dead_letters_agency_failed_at on dead_letters (agency, failed_at desc);
 create index dead_letters_reason on dead_letters (reason);

@@ -1,13 +1,22 @@
 -- TimescaleDB only: applied right after 002_call_metrics.sql, in the same transaction.
--- Replaces the date_bin views with continuous aggregates of the same names and columns.
+-- call_areas becomes a hypertable, and the date_bin views are replaced with continuous
+-- aggregates of the same names and columns.
 --
 -- Real-time (materialized_only = false): rows newer than the last refresh are aggregated
--- from calls at query time, so live panels see every committed call. Created WITH NO DATA
--- (WITH DATA cannot run in a transaction); the refresh policies fill them.
--- Hourly and daily policies refresh from the beginning (start_offset NULL): only the
--- invalidated ranges are recomputed, so a historical replay appears after the next run. To
--- see it at once: CALL refresh_continuous_aggregate('call_metrics_1h', <from>, <to>);
--- (outside a transaction). Minute buckets are kept 30 days (retention policy).
+-- from call_areas at query time, so live panels see every committed call. Created WITH NO
+-- DATA (WITH DATA cannot run in a transaction); the refresh policies fill them. Hourly and
+-- daily policies refresh from the beginning (start_offset NULL): only invalidated ranges are
+-- recomputed, so a historical replay appears after the next run. To see it at once:
+-- CALL refresh_continuous_aggregate('call_metrics_1h', <from>, <to>); (outside a
+-- transaction). Minute buckets are kept 30 days (retention policy).
+
+select create_hypertable('call_areas', by_range('received_at', interval '7 days'));
+alter table call_areas set (
+    timescaledb.compress,
+    timescaledb.compress_segmentby = 'agency, layer',
+    timescaledb.compress_orderby = 'received_at desc, incident_id'
+);
+select add_compression_policy('call_areas', compress_after => interval '30 days');
 
 drop view call_metrics_1m;
 create materialized view call_metrics_1m
@@ -16,9 +25,10 @@ select
     time_bucket('1 minute', received_at) as bucket,
     agency,
     policy_version,
+    layer,
+    area,
     route,
     source,
-    district,
     count(*)                                                         as calls,
     count(*) filter (where eligible_initial)                         as eligible_initial,
     count(*) filter (where eligible)                                 as eligible,
@@ -36,9 +46,9 @@ select
         order by extract(epoch from arrived_at - received_at)::double precision)
         filter (where time_precision = 'second' and arrived_at >= received_at)
                                                                      as response_p90_seconds
-from calls
+from call_areas
 where time_precision = 'second'
-group by 1, 2, 3, 4, 5, 6
+group by 1, 2, 3, 4, 5, 6, 7
 with no data;
 
 drop view call_metrics_1h;
@@ -48,9 +58,10 @@ select
     time_bucket('1 hour', received_at) as bucket,
     agency,
     policy_version,
+    layer,
+    area,
     route,
     source,
-    district,
     count(*)                                                         as calls,
     count(*) filter (where eligible_initial)                         as eligible_initial,
     count(*) filter (where eligible)                                 as eligible,
@@ -68,9 +79,9 @@ select
         order by extract(epoch from arrived_at - received_at)::double precision)
         filter (where time_precision = 'second' and arrived_at >= received_at)
                                                                      as response_p90_seconds
-from calls
+from call_areas
 where time_precision = 'second'
-group by 1, 2, 3, 4, 5, 6
+group by 1, 2, 3, 4, 5, 6, 7
 with no data;
 
 drop view call_metrics_1d;
@@ -80,9 +91,10 @@ select
     time_bucket('1 day', received_at) as bucket,
     agency,
     policy_version,
+    layer,
+    area,
     route,
     source,
-    district,
     count(*)                                                         as calls,
     count(*) filter (where eligible_initial)                         as eligible_initial,
     count(*) filter (where eligible)                                 as eligible,
@@ -100,8 +112,8 @@ select
         order by extract(epoch from arrived_at - received_at)::double precision)
         filter (where time_precision = 'second' and arrived_at >= received_at)
                                                                      as response_p90_seconds
-from calls
-group by 1, 2, 3, 4, 5, 6
+from call_areas
+group by 1, 2, 3, 4, 5, 6, 7
 with no data;
 
 select add_continuous_aggregate_policy('call_metrics_1m',

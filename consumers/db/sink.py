@@ -1,0 +1,69 @@
+"""Database sinks: one per table, writing batches through a shared connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+
+from consumers.batching import BatchingSink
+from consumers.db import writer
+from consumers.exceptions import SinkUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """A lazily opened asyncpg pool; 'cannot connect' becomes SinkUnavailable."""
+
+    def __init__(self, url: str, *, max_size: int = 4):
+        self.url = url
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self._pool is None:
+                try:
+                    self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.max_size,
+                                                           timeout=5, command_timeout=60)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                    raise SinkUnavailable(f"cannot connect to the database: {exc}") from exc
+            return self._pool
+
+    async def run(self, write: Callable[..., Awaitable[int]], batch: Sequence) -> int:
+        pool = await self.pool()
+        try:
+            async with pool.acquire(timeout=10) as conn:
+                return await write(conn, batch)
+        except (OSError, asyncpg.InterfaceError, TimeoutError) as exc:
+            # a broken connection is dropped from the pool by asyncpg; retry with a new one
+            raise SinkUnavailable(f"the database connection failed: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+class TableSink(BatchingSink):
+    def __init__(self, database: Database, table: str, write: Callable[..., Awaitable[int]], **kw):
+        super().__init__(**kw)
+        self.name = table
+        self.database = database
+        self._write = write
+
+    async def write(self, batch: list) -> None:
+        await self.database.run(self._write, batch)
+
+
+WRITERS = {
+    "calls": writer.write_calls,
+    "officer_activity": writer.write_officer_activity,
+    "crime_reports": writer.write_crime_reports,
+    "dead_letters": writer.write_dead_letters,
+    "alerts": writer.write_alerts,
+}

@@ -1,0 +1,253 @@
+"""Idempotent batch writes of divert's records into the database.
+
+Every write is an ``INSERT … SELECT FROM unnest($1::…[], …) ON CONFLICT`` on the record's
+natural key, so a batch delivered twice (at-least-once) is stored once, and a later version
+of the same incident replaces the earlier one. ``unnest`` rather than COPY: COPY cannot
+resolve conflicts, and it works the same on PostgreSQL, TimescaleDB and PGlite.
+
+A call's identity is (agency, incident_id). Its time is part of the stored key (a hypertable's
+unique keys must include its time column), so when a city re-publishes an incident with a
+different time — Seattle's extracts carry only the date of calls its full export times to the
+second — the other version is removed; a time known to the second is never replaced by one
+known only to the day. ``call_areas`` is rebuilt from the stored calls in the same
+transaction, so the metric windows always agree with ``calls``.
+
+Driver errors become :class:`~consumers.exceptions.SinkUnavailable` (retry later) when the
+database cannot be reached; anything else is a bug or a contract breach and propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import msgspec
+
+from consumers.exceptions import SinkUnavailable
+from schemas import Alert, ClassifiedCall, CrimeReport, DeadLetter, OfficerActivity
+
+_json = msgspec.json.Encoder().encode
+
+# (column, array type) in the order the arrays are passed
+CALL_COLUMNS = (
+    ("schema_version", "int"), ("agency", "text"), ("incident_id", "text"), ("source", "text"),
+    ("initial_type", "text"), ("final_type", "text"), ("priority", "int"),
+    ("received_at", "timestamptz"), ("time_precision", "text"), ("dispatched_at", "timestamptz"),
+    ("arrived_at", "timestamptz"), ("cleared_at", "timestamptz"), ("units", "int"),
+    ("disposition", "text"), ("block_address", "text"), ("areas", "jsonb"), ("lat", "float8"),
+    ("lon", "float8"), ("apco_code", "text"), ("crosswalk_confidence", "float8"), ("route", "text"),
+    ("eligible_initial", "bool"), ("eligible", "bool"), ("reasons", "text[]"),
+    ("policy_version", "text"), ("final_apco_code", "text"), ("final_route", "text"),
+    ("no_police_action_score", "float8"),
+)
+
+
+def _arrays(columns) -> str:
+    # unnest cannot carry jsonb or nested arrays: both travel as JSON text and are cast back
+    return ", ".join(f"${i}::text[]" if kind in ("jsonb", "text[]") else f"${i}::{kind}[]"
+                     for i, (_, kind) in enumerate(columns, 1))
+
+
+def _unnest(columns) -> str:
+    return f"unnest({_arrays(columns)}) as n({', '.join(f'{chr(34)}{c}{chr(34)}' for c, _ in columns)})"
+
+
+def _projection(columns) -> str:
+    return ", ".join(
+        f'n."{c}"::jsonb' if kind == "jsonb"
+        else f'array(select jsonb_array_elements_text(n."{c}"::jsonb))' if kind == "text[]"
+        else f'n."{c}"'
+        for c, kind in columns)
+
+
+_CALL_NAMES = ", ".join(c for c, _ in CALL_COLUMNS)
+_CALL_UPDATES = ", ".join(f"{c} = excluded.{c}" for c, _ in CALL_COLUMNS if c not in
+                          ("agency", "incident_id", "received_at"))
+
+# a stored version of the same incident at another time is replaced, unless it is known to
+# the second and the new one only to the day
+_DELETE_OTHER_VERSIONS = f"""
+with n as (select * from {_unnest(CALL_COLUMNS)})
+delete from calls c using n
+where c.agency = n.agency and c.incident_id = n.incident_id and c.received_at <> n.received_at
+  and not (c.time_precision = 'second' and n.time_precision = 'day')
+"""
+
+_UPSERT_CALLS = f"""
+insert into calls ({_CALL_NAMES}, committed_at)
+select {_projection(CALL_COLUMNS)}, now() from {_unnest(CALL_COLUMNS)}
+where not exists (
+    select 1 from calls c
+    where c.agency = n.agency and c.incident_id = n.incident_id
+      and c.received_at <> n.received_at and c.time_precision = 'second'
+      and n.time_precision = 'day')
+on conflict (agency, incident_id, received_at) do update set {_CALL_UPDATES}, committed_at = now()
+where ({', '.join(f'calls.{c}' for c, _ in CALL_COLUMNS)})
+      is distinct from ({', '.join(f'excluded.{c}' for c, _ in CALL_COLUMNS)})
+"""
+
+# two statements: a data-modifying CTE's delete is not visible to the insert beside it
+_CLEAR_CALL_AREAS = """
+delete from call_areas a using unnest($1::text[], $2::text[]) as ids(agency, incident_id)
+where a.agency = ids.agency and a.incident_id = ids.incident_id
+"""
+
+_FILL_CALL_AREAS = """
+with ids as (select distinct * from unnest($1::text[], $2::text[]) as i(agency, incident_id))
+insert into call_areas (agency, incident_id, received_at, layer, area, policy_version, route,
+                        source, time_precision, eligible_initial, eligible, arrived_at,
+                        cleared_at, units)
+select c.agency, c.incident_id, c.received_at, a.layer, a.area, c.policy_version, c.route,
+       c.source, c.time_precision, c.eligible_initial, c.eligible, c.arrived_at, c.cleared_at,
+       c.units
+from calls c
+join ids on c.agency = ids.agency and c.incident_id = ids.incident_id
+cross join lateral (
+    select key, value from jsonb_each_text(c.areas) where value <> ''
+    union all select 'city', 'all'
+) as a(layer, area)
+"""
+
+
+def _latest_per_incident(calls: Sequence[ClassifiedCall]) -> list[ClassifiedCall]:
+    """One version per incident in a batch: the last, unless only it is known to the day."""
+    latest: dict[tuple[str, str], ClassifiedCall] = {}
+    for c in calls:
+        key = (c.call.agency, c.call.incident_id)
+        held = latest.get(key)
+        if held and held.call.time_precision == "second" and c.call.time_precision == "day":
+            continue
+        latest[key] = c
+    return list(latest.values())
+
+
+def _call_arrays(calls: Sequence[ClassifiedCall]) -> list[list]:
+    cols: list[list] = [[] for _ in CALL_COLUMNS]
+    for c in calls:
+        e = c.call
+        row = (e.schema_version, e.agency, e.incident_id, e.source, e.initial_type, e.final_type,
+               e.priority, e.received_at, e.time_precision, e.dispatched_at, e.arrived_at,
+               e.cleared_at, e.units, e.disposition, e.block_address, _json(e.areas).decode(),
+               e.lat, e.lon, c.apco_code, c.crosswalk_confidence, c.route, c.eligible_initial,
+               c.eligible, _json(c.reasons).decode(), c.policy_version, c.final_apco_code,
+               c.final_route, c.no_police_action_score)
+        for col, value in zip(cols, row, strict=True):
+            col.append(value)
+    return cols
+
+
+async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
+    """Store classified calls and their area rows; return how many incidents the batch held."""
+    if not calls:
+        return 0
+    latest = _latest_per_incident(calls)
+    arrays = _call_arrays(latest)
+    async with _translated(), conn.transaction():
+        await conn.execute(_DELETE_OTHER_VERSIONS, *arrays)
+        await conn.execute(_UPSERT_CALLS, *arrays)
+        await conn.execute(_CLEAR_CALL_AREAS, arrays[1], arrays[2])
+        await conn.execute(_FILL_CALL_AREAS, arrays[1], arrays[2])
+    return len(latest)
+
+
+ACTIVITY_COLUMNS = (
+    ("schema_version", "int"), ("agency", "text"), ("activity_id", "text"),
+    ("occurred_at", "timestamptz"), ("activity_type", "text"), ("reason", "text"),
+    ("outcomes", "text[]"), ("areas", "jsonb"), ("block_address", "text"), ("lat", "float8"),
+    ("lon", "float8"), ("subject_race", "text"), ("subject_ethnicity", "text"),
+    ("subject_sex", "text"), ("subject_age_group", "text"), ("incident_id", "text"),
+)
+
+
+async def write_officer_activity(conn, items: Sequence[OfficerActivity]) -> int:
+    rows = []
+    for a in items:
+        s = a.subject
+        rows.append((a.schema_version, a.agency, a.activity_id, a.occurred_at, a.activity_type,
+                     a.reason, _json(a.outcomes).decode(), _json(a.areas).decode(),
+                     a.block_address, a.lat, a.lon, s and s.race, s and s.ethnicity, s and s.sex,
+                     s and s.age_group, a.incident_id))
+    return await _upsert(conn, "officer_activity", ACTIVITY_COLUMNS, rows,
+                         ("agency", "activity_id", "occurred_at"))
+
+
+CRIME_COLUMNS = (
+    ("schema_version", "int"), ("agency", "text"), ("report_id", "text"),
+    ("occurred_at", "timestamptz"), ("period_end", "timestamptz"), ("offense", "text"),
+    ("category", "text"), ("count", "int"), ("arrest", "bool"), ("areas", "jsonb"),
+    ("lat", "float8"), ("lon", "float8"),
+)
+
+
+async def write_crime_reports(conn, items: Sequence[CrimeReport]) -> int:
+    rows = [(r.schema_version, r.agency, r.report_id, r.occurred_at, r.period_end, r.offense,
+             r.category, r.count, r.arrest, _json(r.areas).decode(), r.lat, r.lon) for r in items]
+    return await _upsert(conn, "crime_reports", CRIME_COLUMNS, rows,
+                         ("agency", "report_id", "occurred_at"))
+
+
+DEAD_LETTER_COLUMNS = (
+    ("schema_version", "int"), ("source_topic", "text"), ("agency", "text"), ("record_id", "text"),
+    ("field", "text"), ("reason", "text"), ("detail", "text"), ("payload", "text"),
+    ("failed_at", "timestamptz"), ("partition", "int"), ("offset", "int8"), ("item", "int"),
+)
+
+
+async def write_dead_letters(conn, items: Sequence[DeadLetter]) -> int:
+    rows = [(d.schema_version, d.source_topic, d.agency, d.record_id, d.field, d.reason, d.detail,
+             d.payload, d.failed_at, d.partition, d.offset, d.item) for d in items]
+    return await _upsert(conn, "dead_letters", DEAD_LETTER_COLUMNS, rows,
+                         ("source_topic", "partition", "offset", "item"), update=False)
+
+
+ALERT_COLUMNS = (
+    ("schema_version", "int"), ("alert_id", "text"), ("agency", "text"), ("area_layer", "text"),
+    ("area", "text"), ("route", "text"), ("state", "text"), ("window_start", "timestamptz"),
+    ("window_end", "timestamptz"), ("observed", "float8"), ("expected", "float8"),
+    ("upper_bound", "float8"), ("score", "float8"), ("policy_version", "text"),
+)
+
+
+async def write_alerts(conn, items: Sequence[Alert]) -> int:
+    rows = [(a.schema_version, a.alert_id, a.agency, a.area_layer, a.area, a.route, a.state,
+             a.window_start, a.window_end, a.observed, a.expected, a.upper_bound, a.score,
+             a.policy_version) for a in items]
+    return await _upsert(conn, "alerts", ALERT_COLUMNS, rows,
+                         ("alert_id", "state", "window_start"), update=False)
+
+
+async def _upsert(conn, table: str, columns, rows: list[tuple], key: tuple[str, ...], *,
+                  update: bool = True) -> int:
+    if not rows:
+        return 0
+    names = [c for c, _ in columns]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    arrays = [list(col) for col in zip(*rows, strict=True)]
+    conflict = ", ".join(f'"{k}"' for k in key)
+    if update:
+        sets = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in key)
+        action = f"do update set {sets}, committed_at = now()"
+    else:
+        action = "do nothing"
+    sql = (f"insert into {table} ({quoted}) select {_projection(columns)} from {_unnest(columns)} "
+           f"on conflict ({conflict}) {action}")
+    async with _translated():
+        await conn.execute(sql, *arrays)
+    return len(rows)
+
+
+class _translated:
+    """Turn 'the database is not there' into SinkUnavailable; let real errors through."""
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                            asyncpg.ConnectionDoesNotExistError, TimeoutError)) or (
+                isinstance(exc, asyncpg.PostgresError)
+                and (exc.sqlstate or "").startswith(("08", "57P", "53"))):
+            raise SinkUnavailable(f"the database is unavailable: {exc}") from exc
+        return False

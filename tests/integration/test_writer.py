@@ -1,0 +1,90 @@
+"""The database writer: keyed, idempotent, and area rows always in step with calls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from consumers.db.migrate import migrate
+from consumers.db.sink import Database
+from consumers.db.writer import write_calls, write_dead_letters
+from consumers.exceptions import SinkUnavailable
+from divert.deadletter import dead_letter
+from divert.exceptions import InvalidRecord
+from tests.records import classified_call
+
+T = datetime(2023, 6, 4, 23, 18, 15, tzinfo=UTC)
+
+
+async def _connected(dsn):
+    await migrate(dsn)
+    return await asyncpg.connect(dsn)
+
+
+async def test_a_replayed_batch_changes_nothing(db_dsn):
+    conn = await _connected(db_dsn)
+    try:
+        batch = [classified_call(f"c{i}", T + timedelta(minutes=i)) for i in range(50)]
+        assert await write_calls(conn, batch) == 50
+        before = await conn.fetch("select * from calls order by incident_id")
+        areas_before = await conn.fetch("select * from call_areas order by incident_id, layer")
+        await write_calls(conn, batch)
+        assert await conn.fetch("select * from calls order by incident_id") == before
+        assert await conn.fetch("select * from call_areas order by incident_id, layer") == areas_before
+        assert len(areas_before) == 50 * 3  # district, beat, and the whole city
+    finally:
+        await conn.close()
+
+
+async def test_a_later_version_of_an_incident_replaces_the_earlier(db_dsn):
+    conn = await _connected(db_dsn)
+    try:
+        await write_calls(conn, [classified_call("c1", T, areas={"district": "D1", "beat": "B11"})])
+        await write_calls(conn, [classified_call("c1", T, areas={"district": "D2"}, route="police",
+                                                 eligible=False)])
+        assert await conn.fetchval("select route from calls") == "police"
+        assert {(r["layer"], r["area"]) for r in await conn.fetch("select layer, area from call_areas")} \
+            == {("district", "D2"), ("city", "all")}
+    finally:
+        await conn.close()
+
+
+async def test_a_time_known_to_the_second_wins_over_one_known_to_the_day(db_dsn):
+    """Seattle publishes some events twice: in a date-only extract and in the full export."""
+    conn = await _connected(db_dsn)
+    local_midnight = datetime(2023, 6, 4, 7, tzinfo=UTC)
+    day_only = classified_call("2023000154966", local_midnight, time_precision="day")
+    precise = classified_call("2023000154966", T)
+    try:
+        await write_calls(conn, [day_only])
+        await write_calls(conn, [precise])
+        await write_calls(conn, [day_only])  # a late copy of the date-only row changes nothing
+        await write_calls(conn, [precise, day_only])  # nor inside one batch
+        rows = await conn.fetch("select received_at, time_precision from calls")
+        assert [(r["received_at"], r["time_precision"]) for r in rows] == [(T, "second")]
+        assert await conn.fetchval("select count(distinct received_at) from call_areas") == 1
+    finally:
+        await conn.close()
+
+
+async def test_dead_letters_of_one_batch_message_are_all_kept_once(db_dsn):
+    conn = await _connected(db_dsn)
+    letters = [dead_letter(b'{"x": 1}', source_topic="cad.raw.milwaukee", agency="milwaukee",
+                           error=InvalidRecord("missing", field="time"), partition=2, offset=40, item=i)
+               for i in range(3)]
+    try:
+        await write_dead_letters(conn, letters)
+        await write_dead_letters(conn, letters)
+        assert await conn.fetchval("select count(*) from dead_letters") == 3
+    finally:
+        await conn.close()
+
+
+async def test_an_unreachable_database_is_reported_as_unavailable():
+    from divert.stack import free_port
+
+    database = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    with pytest.raises(SinkUnavailable, match="cannot connect"):
+        await database.run(write_calls, [classified_call("c1", T)])
