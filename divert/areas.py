@@ -132,6 +132,7 @@ class _Layer:
     areas: np.ndarray              # object array: area name per polygon, in file order
     tree: object                   # shapely STRtree over the polygons
     prefer: str = "point"
+    geoms: np.ndarray | None = None  # the (prepared) polygons, in file order
 
 
 @dataclass
@@ -144,6 +145,7 @@ class AreaIndex:
     def from_layers(cls, layers: Mapping[str, Sequence[tuple[str, object]]],
                     prefer: Mapping[str, str] | None = None) -> AreaIndex:
         """Build from ``{layer: [(area, shapely polygon in lon/lat), ...]}``."""
+        import shapely
         from shapely import STRtree
 
         built = []
@@ -151,8 +153,10 @@ class AreaIndex:
             if not features:
                 raise ConfigError(f"area layer {name!r} has no polygons")
             areas = np.array([a for a, _ in features], dtype=object)
-            built.append(_Layer(name, areas, STRtree([g for _, g in features]),
-                                (prefer or {}).get(name, "point")))
+            geoms = [g for _, g in features]
+            shapely.prepare(geoms)  # prepared polygons answer point-in-polygon ~100x faster
+            built.append(_Layer(name, areas, STRtree(geoms), (prefer or {}).get(name, "point"),
+                                np.array(geoms, dtype=object)))
         return cls(built)
 
     @classmethod
@@ -170,15 +174,8 @@ class AreaIndex:
         """The area of every layer that contains the point (none for a missing point)."""
         if lat is None or lon is None:
             return {}
-        from shapely import Point
-
-        point = Point(lon, lat)
-        out = {}
-        for layer in self.layers:
-            hits = layer.tree.query(point, predicate="intersects")
-            if len(hits):
-                out[layer.name] = layer.areas[int(hits.min())]
-        return out
+        found = self.assign_many([lat], [lon])
+        return {name: values[0] for name, values in found.items() if values[0] is not None}
 
     def assign_many(self, lats: Iterable[float | None], lons: Iterable[float | None]) -> dict[str, np.ndarray]:
         """Vectorized :meth:`assign`: ``{layer: object array of area or None}`` per point."""
@@ -195,7 +192,10 @@ class AreaIndex:
         for layer in self.layers:
             result = np.full(lat.shape, None, dtype=object)
             if len(points):
-                pairs = layer.tree.query(points, predicate="intersects")
+                # bounding-box candidates from the tree, then the exact test on the prepared
+                # polygons (a predicate inside query() would prepare the points instead)
+                pairs = layer.tree.query(points)
+                pairs = pairs[:, shapely.intersects(layer.geoms[pairs[1]], points[pairs[0]])]
                 if pairs.shape[1]:
                     # first polygon (file order) wins on a shared boundary: sort by (point, polygon)
                     order = np.lexsort((pairs[1], pairs[0]))

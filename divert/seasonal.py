@@ -1,12 +1,13 @@
 """What volume is normal for one area and route in one hour of the week, learned online.
 
-A window's expected count is ``level × factor(hour of week)``:
+A window's expected count is ``base(hour of week) × drift``:
 
-- ``level`` is an exponentially weighted mean of the de-seasonalized counts (river's
-  ``EWMean``), so it follows slow drifts in a few days of windows;
-- ``factor`` is the hour-of-week profile, also an ``EWMean`` per slot, shrunk towards the
-  hour-of-day profile (and that towards 1) while a slot has few windows: one hour of the week
-  is seen once a week at most, an hour of the day seven times as often;
+- ``base`` is the mean count of that hour of the week (a weighted mean per slot that forgets
+  slowly), shrunk towards the mean of that hour of the day while the slot has few windows: one
+  hour of the week is seen once a week at most, an hour of the day seven times as often;
+- ``drift`` is the ratio of two exponentially weighted means (river's ``EWMean``), of recent
+  counts and of their bases, so a level that moves is followed within days, long before each
+  of the 168 slots has seen it;
 - the spread around it is negative-binomial: ``variance = mu + alpha·mu²``, with ``alpha``
   estimated by the method of moments from weighted means of the squared errors, so extra
   noise that a Poisson bound would call a spike widens the bound instead.
@@ -41,30 +42,31 @@ class SeasonalCounts:
     def __init__(self, *, level_rate: float = 0.02, season_rate: float = 0.1,
                  dispersion_rate: float = 0.01, shrink: float = 4.0):
         self.shrink = shrink
-        self.level = EWMean(level_rate)
-        self.week = [EWMean(season_rate) for _ in range(SLOTS)]
-        self.day = [EWMean(season_rate / 4) for _ in range(24)]
-        self.week_n = [0] * SLOTS
-        self.day_n = [0] * 24
+        self.week = [_WarmMean(season_rate) for _ in range(SLOTS)]
+        self.day = [_WarmMean(season_rate / 7) for _ in range(24)]
+        self.all = _WarmMean(season_rate / 168)
+        self._recent = EWMean(level_rate)
+        self._recent_base = EWMean(level_rate)
         self.windows = 0
         # method of moments for alpha: E[(y-mu)²] = E[mu] + alpha·E[mu²]
         self._sq_error = EWMean(dispersion_rate)
         self._mu = EWMean(dispersion_rate)
         self._mu2 = EWMean(dispersion_rate)
 
-    def factor(self, slot: int) -> float:
-        hour = slot % 24
-        n_day = self.day_n[hour]
-        day = (n_day * self.day[hour].get() + self.shrink) / (n_day + self.shrink) if n_day else 1.0
-        n_week = self.week_n[slot]
-        if not n_week:
-            return day
-        return (n_week * self.week[slot].get() + self.shrink * day) / (n_week + self.shrink)
+    def base(self, slot: int) -> float:
+        day, week, m = self.day[slot % 24], self.week[slot], self.shrink
+        day_mean = (day.n * day.get() + m * self.all.get()) / (day.n + m)
+        return (week.n * week.get() + m * day_mean) / (week.n + m)
+
+    @property
+    def drift(self) -> float:
+        base = self._recent_base.get()
+        return self._recent.get() / base if base > 1e-9 else 1.0
 
     def expected(self, slot: int) -> float:
         if not self.windows:
             return 0.0
-        return max(self.level.get(), 0.0) * self.factor(slot)
+        return self.base(slot) * self.drift
 
     @property
     def alpha(self) -> float:
@@ -78,21 +80,42 @@ class SeasonalCounts:
 
     def learn(self, slot: int, count: float) -> None:
         """Learn one window's (already clipped) count."""
-        mu = self.expected(slot)
         if self.windows:
+            mu = self.expected(slot)
             self._sq_error.update((count - mu) ** 2)
             self._mu.update(mu)
             self._mu2.update(mu * mu)
-        f = self.factor(slot)
-        self.level.update(count / f if f > 1e-6 else count)
-        level = self.level.get()
-        if level > 1e-6:
-            ratio = count / level
-            self.week[slot].update(ratio)
-            self.week_n[slot] += 1
-            self.day[slot % 24].update(ratio)
-            self.day_n[slot % 24] += 1
+            self._recent_base.update(self.base(slot))
+        else:
+            self._recent_base.update(count)
+        self._recent.update(count)
+        self.week[slot].update(count)
+        self.day[slot % 24].update(count)
+        self.all.update(count)
         self.windows += 1
+
+
+class _WarmMean:
+    """A plain mean for the first 1/rate values, then exponentially weighted: a slot seen once a
+    week must not keep half the weight of its first, noisy, value for months."""
+
+    __slots__ = ("rate", "n", "value")
+
+    def __init__(self, rate: float):
+        self.rate, self.n, self.value = rate, 0, 0.0
+
+    def update(self, x: float) -> None:
+        self.n += 1
+        self.value += (x - self.value) * max(self.rate, 1.0 / self.n)
+
+    def get(self) -> float:
+        return self.value
+
+    def __getstate__(self):
+        return (self.rate, self.n, self.value)
+
+    def __setstate__(self, state):
+        self.rate, self.n, self.value = state
 
 
 def nb_quantile(q: float, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
@@ -100,7 +123,7 @@ def nb_quantile(q: float, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
     variance exceeds the mean, Poisson otherwise.
 
     >>> nb_quantile(0.99, np.array([4.0, 4.0, 0.0]), np.array([4.0, 12.0, 0.0])).tolist()
-    [9.0, 13.0, 0.0]
+    [9.0, 15.0, 0.0]
     """
     mean = np.asarray(mean, dtype=float)
     variance = np.maximum(np.asarray(variance, dtype=float), mean)

@@ -1,16 +1,15 @@
 """Produce a city's history file to cad.raw.<city> in event-time order, resumably.
 
 Records go out as the city wrote them (one JSON object each, keyed by incident id) at N×
-real time or as fast as the broker takes them. Progress is checkpointed after every acked
-chunk, so a stopped replay resumes where the broker last confirmed; re-sent records are
-harmless because every downstream write is keyed.
+real time or as fast as the broker takes them. A replay resumes from what the database
+already holds: rows whose incident is stored (as a call or a dead letter) are not sent
+again. That is right on Apache Kafka and on the embedded broker alike, which forgets every
+record when it restarts; a row sent twice is harmless because every write is keyed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,33 +55,47 @@ def plan(adapter, path: Path | None, start: datetime | None = None,
         if (start and at < start) or (end and at >= end):
             continue
         rid = adapter.record_id(raw)
-        item = ReplayItem(at, event_key(adapter.city, rid) if rid else None, _encode(raw))
+        item = ReplayItem(at, event_key(adapter.agency, rid) if rid else None, _encode(raw))
         last = at or last
         rows.append((last, seq, item))
     rows.sort(key=lambda r: (r[0], r[1]))
     return ReplayPlan([r[2] for r in rows], skipped)
 
 
-def checkpoint_path(folder: Path, city: str, path: Path | None, start, end) -> Path:
-    ident = json.dumps([city, str(Path(path).resolve()) if path else "configured",
-                        Path(path).stat().st_size if path else 0, str(start), str(end)])
-    return folder / f"{city}-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.json"
+def without_stored(items: list[ReplayItem], stored_keys: set[bytes]) -> list[ReplayItem]:
+    """The items whose key is not among those the database already holds."""
+    return [i for i in items if i.key is None or i.key not in stored_keys]
+
+
+async def stored_keys(database_url: str, agency: str) -> set[bytes]:
+    """Keys (agency:incident_id) of the calls and dead letters the database holds for an agency."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "select incident_id as id from calls where agency = $1 union "
+            "select record_id from dead_letters where agency = $1 and record_id is not null", agency)
+    except asyncpg.UndefinedTableError:
+        return set()  # not migrated yet: nothing stored
+    finally:
+        await conn.close()
+    return {event_key(agency, r["id"]) for r in rows}
 
 
 async def produce(items: list[ReplayItem], *, bootstrap: str, topic: str, speed: float | None,
-                  checkpoint: Path | None, resume_from: int = 0, chunk: int = 2000,
-                  on_progress: Callable[[int], None] = lambda n: None) -> int:
-    """Send items[resume_from:]; return how many the broker acknowledged in all."""
+                  chunk: int = 2000, on_progress: Callable[[int], None] = lambda n: None) -> int:
+    """Send the items in order, each chunk acknowledged before the next; return how many were sent."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
                                 max_batch_size=256 * 1024)
     await producer.start()
-    acked = resume_from
+    acked = 0
     try:
         t0_wall = time.monotonic()
-        t0_event = next((i.at for i in items[resume_from:] if i.at), None)
-        for begin in range(resume_from, len(items), chunk):
+        t0_event = next((i.at for i in items if i.at), None)
+        for begin in range(0, len(items), chunk):
             futures = []
             for item in items[begin:begin + chunk]:
                 if speed and item.at and t0_event:
@@ -92,16 +105,7 @@ async def produce(items: list[ReplayItem], *, bootstrap: str, topic: str, speed:
                 futures.append(await producer.send(topic, item.value, key=item.key))
             await asyncio.gather(*futures)
             acked = begin + len(futures)
-            if checkpoint:
-                checkpoint.write_text(json.dumps({"acked": acked, "total": len(items)}))
             on_progress(len(futures))
     finally:
         await producer.stop()
     return acked
-
-
-def resume_point(checkpoint: Path, total: int) -> int:
-    if not checkpoint.exists():
-        return 0
-    state = json.loads(checkpoint.read_text())
-    return state["acked"] if state.get("total") == total else 0

@@ -71,27 +71,32 @@ def _attach_one(app, ctx, topic_name: str, sink: TableSink, decode) -> None:
     @app.agent(topic, name=f"store.{sink.name}")
     async def store(stream):
         async for events in stream.take_events(ctx.config.batch_size, within=ctx.config.batch_within):
-            records, rejected = [], []
+            records, rejected, message_of = [], [], {}
             for e in events:
                 try:
-                    records.append(decode(e.message.value or b""))
+                    record = decode(e.message.value or b"")
                 except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                    rejected.append(dead_letter(
-                        e.message.value or b"", source_topic=topic_name, agency=None,
-                        error=InvalidRecord("invalid_record", detail=str(exc)),
-                        partition=e.message.partition, offset=e.message.offset))
+                    rejected.append((e.message, InvalidRecord("invalid_record", detail=str(exc))))
+                    continue
+                records.append(record)
+                message_of[id(record)] = e.message
             metrics.records_in.labels(topic_name).inc(len(events))
-            if rejected and sink.name != "dead_letters":
-                await send_all(app, ctx.topics.deadletter, ((None, encode(d)) for d in rejected))
-            elif rejected:  # an undecodable dead letter is stored as one about itself
-                records.extend(rejected)
             sink.add(records)
             await sink.flush()
+            rejected += [(message_of[id(r)], InvalidRecord("refused_by_database", detail=why))
+                         for r, why in sink.take_rejected()]
+            if rejected:
+                letters = [dead_letter(m.value or b"", source_topic=topic_name, agency=None, error=err,
+                                       partition=m.partition, offset=m.offset) for m, err in rejected]
+                for d in letters:
+                    metrics.dead_letters.labels(topic_name, d.reason).inc()
+                if sink.name == "dead_letters":  # an undecodable dead letter is stored as one about itself
+                    sink.add([d for d in letters if d.reason == "invalid_record"])
+                    await sink.flush()
+                else:
+                    await send_all(app, ctx.topics.deadletter, ((None, encode(d)) for d in letters))
             if is_calls and records:
                 now = time.time()
                 for c in records:
                     metrics.event_to_row_seconds.labels(c.call.agency).observe(
                         now - c.call.received_at.timestamp())
-
-
-

@@ -73,7 +73,10 @@ async def wait_for_rows(dsn: str, sql: str, expect: int, *, timeout: float = 60.
     conn = await asyncpg.connect(dsn)
     try:
         while True:
-            count = await conn.fetchval(sql)
+            try:
+                count = await conn.fetchval(sql)
+            except asyncpg.UndefinedTableError:
+                count = 0  # the worker has not migrated the database yet
             if count >= expect or time.monotonic() > deadline:
                 return count
             await asyncio.sleep(0.2)

@@ -10,6 +10,7 @@ import asyncpg
 
 from consumers.batching import BatchingSink
 from consumers.db import writer
+from consumers.db.writer import is_unavailable
 from consumers.exceptions import SinkUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class Database:
                 try:
                     self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.max_size,
                                                            timeout=5, command_timeout=60)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                    raise SinkUnavailable(f"cannot connect to the database: {exc}") from exc
+                except Exception as exc:
+                    if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
+                        raise SinkUnavailable(f"cannot connect to the database: {exc}") from exc
+                    raise
             return self._pool
 
     async def run(self, write: Callable[..., Awaitable[int]], batch: Sequence) -> int:
@@ -39,9 +42,11 @@ class Database:
         try:
             async with pool.acquire(timeout=10) as conn:
                 return await write(conn, batch)
-        except (OSError, asyncpg.InterfaceError, TimeoutError) as exc:
-            # a broken connection is dropped from the pool by asyncpg; retry with a new one
-            raise SinkUnavailable(f"the database connection failed: {exc}") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                # a broken connection is dropped from the pool by asyncpg; retry with a new one
+                raise SinkUnavailable(f"the database connection failed: {exc}") from exc
+            raise
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -50,14 +55,33 @@ class Database:
 
 
 class TableSink(BatchingSink):
+    """Writes a batch in one statement; when the database refuses the data (a constraint, a
+    value out of range) rather than the connection, it writes the records one by one and
+    keeps the ones refused in ``rejected`` with the database's message, for the dead-letter
+    topic: one bad record never holds back or loses the others."""
+
     def __init__(self, database: Database, table: str, write: Callable[..., Awaitable[int]], **kw):
         super().__init__(**kw)
         self.name = table
         self.database = database
         self._write = write
+        self.rejected: list[tuple[object, str]] = []
 
     async def write(self, batch: list) -> None:
-        await self.database.run(self._write, batch)
+        try:
+            await self.database.run(self._write, batch)
+        except asyncpg.PostgresError as exc:
+            if len(batch) == 1:
+                self.rejected.append((batch[0], f"{type(exc).__name__}: {exc}"))
+                return
+            log.warning("%s: the database refused a batch of %d (%s); writing one by one",
+                        self.name, len(batch), exc)
+            for record in batch:
+                await self.write([record])
+
+    def take_rejected(self) -> list[tuple[object, str]]:
+        rejected, self.rejected = self.rejected, []
+        return rejected
 
 
 WRITERS = {

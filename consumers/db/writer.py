@@ -109,7 +109,7 @@ cross join lateral (
 """
 
 
-def _latest_per_incident(calls: Sequence[ClassifiedCall]) -> list[ClassifiedCall]:
+def latest_per_incident(calls: Sequence[ClassifiedCall]) -> list[ClassifiedCall]:
     """One version per incident in a batch: the last, unless only it is known to the day."""
     latest: dict[tuple[str, str], ClassifiedCall] = {}
     for c in calls:
@@ -140,7 +140,7 @@ async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
     """Store classified calls and their area rows; return how many incidents the batch held."""
     if not calls:
         return 0
-    latest = _latest_per_incident(calls)
+    latest = latest_per_incident(calls)
     arrays = _call_arrays(latest)
     async with _translated(), conn.transaction():
         await conn.execute(_DELETE_OTHER_VERSIONS, *arrays)
@@ -197,7 +197,7 @@ async def write_dead_letters(conn, items: Sequence[DeadLetter]) -> int:
     rows = [(d.schema_version, d.source_topic, d.agency, d.record_id, d.field, d.reason, d.detail,
              d.payload, d.failed_at, d.partition, d.offset, d.item) for d in items]
     return await _upsert(conn, "dead_letters", DEAD_LETTER_COLUMNS, rows,
-                         ("source_topic", "partition", "offset", "item"), update=False)
+                         ("source_topic", "fingerprint"), update=False)
 
 
 ALERT_COLUMNS = (
@@ -236,6 +236,14 @@ async def _upsert(conn, table: str, columns, rows: list[tuple], key: tuple[str, 
     return len(rows)
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """True when the error says the database cannot be used now (down, restarting, too busy),
+    as opposed to refusing the data: connection failures, SQLSTATE classes 08, 57P and 53."""
+    if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError)):
+        return True
+    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "").startswith(("08", "57P", "53"))
+
+
 class _translated:
     """Turn 'the database is not there' into SinkUnavailable; let real errors through."""
 
@@ -243,11 +251,6 @@ class _translated:
         return self
 
     async def __aexit__(self, exc_type, exc, tb):
-        if exc is None:
-            return False
-        if isinstance(exc, (OSError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-                            asyncpg.ConnectionDoesNotExistError, TimeoutError)) or (
-                isinstance(exc, asyncpg.PostgresError)
-                and (exc.sqlstate or "").startswith(("08", "57P", "53"))):
+        if exc is not None and is_unavailable(exc):
             raise SinkUnavailable(f"the database is unavailable: {exc}") from exc
         return False

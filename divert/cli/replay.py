@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-import platformdirs
 
 from divert.exceptions import ConfigError
 from divert.settings import services
@@ -39,10 +38,16 @@ def _time(value: str | None) -> datetime | None:
 @click.option("--speed", default="max", show_default=True, help="N× real time, or 'max'.")
 @click.option("--from", "start", help="First event time to send (ISO 8601; UTC unless an offset is given).")
 @click.option("--to", "end", help="Send events before this time (ISO 8601).")
-@click.option("--restart", is_flag=True, help="Ignore the checkpoint and send everything again.")
+@click.option("--restart", is_flag=True,
+              help="Send every row, even those whose incident the database already holds.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(city, input_path, speed, start, end, restart, quiet) -> None:
-    """Send every row of the file to cad.raw.<city>, resuming after the last acknowledged row."""
+    """Send the rows of the file to cad.raw.<city> in event-time order.
+
+    Resumable: rows whose incident the database already holds (stored as a call or a dead
+    letter) are skipped, so a stopped replay, or one after the embedded broker restarted and
+    forgot its records, sends only what is missing.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from divert.adapters import load_adapter
@@ -55,24 +60,22 @@ def command(city, input_path, speed, start, end, restart, quiet) -> None:
     adapter = load_adapter(city)
     svc = services()
     the_plan = replay.plan(adapter, input_path, start_t, end_t)
-    total = len(the_plan.items)
-    folder = platformdirs.user_data_path("divert") / "replay"
-    folder.mkdir(parents=True, exist_ok=True)
-    checkpoint = replay.checkpoint_path(folder, city, input_path, start_t, end_t)
-    resume = 0 if restart else replay.resume_point(checkpoint, total)
+    items = the_plan.items
+    if not restart:
+        items = replay.without_stored(items, asyncio.run(replay.stored_keys(svc.database_url, adapter.agency)))
     topics = Topics.from_env()
     topic = topics.raw(city)
     asyncio.run(ensure_topics(svc.kafka_bootstrap, topics.all([city]), topics.partitions))
     if the_plan.unreadable_time_skipped:
         click.echo(f"note: {the_plan.unreadable_time_skipped} rows have an unreadable time and are outside "
                    "any --from/--to window; replay without --from/--to to dead-letter them", err=True)
-    if resume:
-        click.echo(f"resuming after {resume:,} of {total:,} rows already acknowledged (--restart to resend)", err=True)
+    if skipped := len(the_plan.items) - len(items):
+        click.echo(f"resuming: {skipped:,} of {len(the_plan.items):,} rows are already stored "
+                   "(--restart sends them again)", err=True)
     with Progress(TextColumn(f"replay {city} → {topic}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), disable=quiet) as progress:
-        task = progress.add_task("replay", total=total, completed=resume)
+        task = progress.add_task("replay", total=len(items))
         sent = asyncio.run(replay.produce(
-            the_plan.items, bootstrap=svc.kafka_bootstrap, topic=topic, speed=speed_x,
-            checkpoint=checkpoint, resume_from=resume,
+            items, bootstrap=svc.kafka_bootstrap, topic=topic, speed=speed_x,
             on_progress=lambda n: progress.advance(task, n)))
-    click.echo(f"replayed {sent - resume:,} rows to {topic} ({sent:,} of {total:,} acknowledged in all)")
+    click.echo(f"replayed {sent:,} rows to {topic}; {len(the_plan.items):,} rows in the input")

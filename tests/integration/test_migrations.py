@@ -125,25 +125,6 @@ async def test_inserted_calls_show_up_in_call_metrics(db_dsn):
         await conn.close()
 
 
-async def test_a_replayed_dead_letter_is_stored_once(db_dsn):
-    await migrate(db_dsn)
-    conn = await _connect(db_dsn)
-    try:
-        insert = (
-            'insert into dead_letters (source_topic, reason, detail, payload, failed_at,'
-            ' partition, "offset") values ($1, $2, $3, $4, $5, $6, $7)'
-            ' on conflict (source_topic, partition, "offset", item) do nothing')
-        now = datetime.now(UTC)
-        for _ in range(2):
-            await conn.execute(insert, "cad.raw.seattle", "missing", "d", "{}", now, 0, 41)
-            await conn.execute(insert, "cad.raw.seattle", "missing", "d", "{}", now, None, None)
-        rows = await conn.fetch('select partition, "offset" from dead_letters order by id')
-        assert [(r["partition"], r["offset"]) for r in rows] == [(0, 41), (None, None),
-                                                                 (None, None)]
-    finally:
-        await conn.close()
-
-
 async def test_a_failed_migration_rolls_back_and_names_itself(db_dsn, tmp_path: Path):
     (tmp_path / "001_first.sql").write_text("create table first_table (id int);")
     (tmp_path / "002_broken.sql").write_text("create table half (id int);\ncreate tabel oops;")

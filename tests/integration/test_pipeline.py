@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
+
+import urllib.request
 
 import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
+from divert.stack import free_port
 from schemas import decode_cad_event, decode_classified_call, decode_dead_letter
 from tests.helpers import kcat_env, read_topic, run_divert, running_worker, slice_csv, wait_for_rows
 
@@ -21,10 +26,12 @@ def test_replayed_rows_end_canonical_or_dead_lettered(shared_data, service_env, 
     rows = 400
     sample = slice_csv(next((shared_data / "milwaukee").glob("*.csv.gz")), tmp_path / "mke.csv",
                        rows, extra_lines=MALFORMED)
-    with running_worker(service_env, "--city", "milwaukee", log=tmp_path / "worker.log") as worker:
+    port = free_port()
+    with running_worker(service_env, "--city", "milwaukee", "--metrics-port", str(port),
+                        log=tmp_path / "worker.log") as worker:
         replay = run_divert(service_env, "replay", "--city", "milwaukee", "--input", str(sample), "--quiet")
         assert replay.returncode == 0, replay.stderr
-        assert f"{rows + 2:,} of {rows + 2:,} acknowledged" in replay.stdout
+        assert f"replayed {rows + 2:,} rows" in replay.stdout
 
         dead = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + "deadletter", expect=2))
         events = asyncio.run(read_topic(kafka_bootstrap, topic_prefix + "cad.events", expect=rows))
@@ -32,6 +39,20 @@ def test_replayed_rows_end_canonical_or_dead_lettered(shared_data, service_env, 
         stored = asyncio.run(wait_for_rows(db_dsn, "select count(*) from calls", rows))
         stored_dead = asyncio.run(wait_for_rows(db_dsn, "select count(*) from dead_letters", 2))
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        deadline = time.monotonic() + 15
+        while "divert_consumer_lag{" not in (exposition := urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the lag is sampled every few seconds
+
+    metrics = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(exposition) for s in family.samples}
+    raw_topic = topic_prefix + "cad.raw.milwaukee"
+    assert metrics[("divert_records_in_total", (("topic", raw_topic),))] == rows + 2
+    assert metrics[("divert_dead_letters_total", (("reason", "unparseable_time"), ("topic", raw_topic)))] == 1
+    assert metrics[("divert_records_out_total", (("topic", "db.calls"),))] == rows
+    assert metrics[("divert_sink_batch_seconds_count", (("table", "calls"),))] >= 1
+    assert metrics[("divert_event_to_row_seconds_count", (("agency", "milwaukee"),))] == rows
+    assert any(name == "divert_consumer_lag" for name, _ in metrics)
 
     letters = [decode_dead_letter(r.value) for r in dead]
     assert sorted((d.record_id, d.field) for d in letters) == [("9990001", "time"), ("9990002", "nature")]

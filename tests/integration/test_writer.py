@@ -69,14 +69,17 @@ async def test_a_time_known_to_the_second_wins_over_one_known_to_the_day(db_dsn)
         await conn.close()
 
 
-async def test_dead_letters_of_one_batch_message_are_all_kept_once(db_dsn):
+async def test_dead_letters_are_stored_once_whatever_their_offsets(db_dsn):
+    """The embedded broker restarts empty and reuses offsets; a payload identifies a dead letter."""
     conn = await _connected(db_dsn)
-    letters = [dead_letter(b'{"x": 1}', source_topic="cad.raw.milwaukee", agency="milwaukee",
-                           error=InvalidRecord("missing", field="time"), partition=2, offset=40, item=i)
-               for i in range(3)]
+
+    def letters(offset: int):
+        return [dead_letter(f'{{"id": {i}}}'.encode(), source_topic="cad.raw.milwaukee", agency="milwaukee",
+                            error=InvalidRecord("missing", field="time"), partition=2, offset=offset, item=i)
+                for i in range(3)]
     try:
-        await write_dead_letters(conn, letters)
-        await write_dead_letters(conn, letters)
+        await write_dead_letters(conn, letters(40))
+        await write_dead_letters(conn, letters(0))  # the same records after a broker restart
         assert await conn.fetchval("select count(*) from dead_letters") == 3
     finally:
         await conn.close()
@@ -88,3 +91,23 @@ async def test_an_unreachable_database_is_reported_as_unavailable():
     database = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
     with pytest.raises(SinkUnavailable, match="cannot connect"):
         await database.run(write_calls, [classified_call("c1", T)])
+
+
+async def test_a_record_the_database_refuses_is_set_aside_and_the_rest_stored(db_dsn):
+    from consumers.db.sink import WRITERS, TableSink
+
+    await migrate(db_dsn)
+    database = Database(db_dsn)
+    sink = TableSink(database, "calls", WRITERS["calls"])
+    # built in code, so the schema's decoder never checked it; the table's CHECK does
+    bad = classified_call("full-address", T, block_address="5237 N 35TH ST")
+    sink.add([classified_call("ok1", T), bad, classified_call("ok2", T)])
+    try:
+        assert await sink.flush() == 3
+        (refused, why), = sink.take_rejected()
+        assert refused is bad and "CheckViolation" in why
+        conn = await asyncpg.connect(db_dsn)
+        assert {r["incident_id"] for r in await conn.fetch("select incident_id from calls")} == {"ok1", "ok2"}
+        await conn.close()
+    finally:
+        await database.close()

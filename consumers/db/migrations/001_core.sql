@@ -118,9 +118,11 @@ create index crime_reports_agency_district_occurred_at
     on crime_reports (agency, district, occurred_at desc);
 
 -- Every input record that could not be made canonical, with the field and the reason.
--- A dead letter replayed from Kafka is stored once: (source_topic, partition, "offset") is
--- unique, and NULLs are distinct, so records without a position never collide.
--- Write with: INSERT ... ON CONFLICT (source_topic, partition, "offset", item) DO NOTHING.
+-- A dead letter delivered twice is stored once: its identity is the source topic and a
+-- fingerprint of the payload, not a broker offset, because the embedded broker restarts
+-- with no records and reuses offsets (ARCHITECTURE.md). Two byte-identical bad records on
+-- one topic are one dead letter.
+-- Write with: INSERT ... ON CONFLICT (source_topic, fingerprint) DO NOTHING.
 create table dead_letters (
     id              bigserial    primary key,
     schema_version  integer      not null default 1,
@@ -131,13 +133,14 @@ create table dead_letters (
     reason          text         not null,
     detail          text         not null,
     payload         text         not null,
+    fingerprint     text         generated always as (md5(payload)) stored,
     failed_at       timestamptz  not null,
     partition       integer,
     "offset"        bigint,
     -- the record's position in a message that carried a batch (JSON array) of records
     item            integer      not null default 0,
     committed_at    timestamptz  not null default now(),
-    constraint dead_letters_position_key unique (source_topic, partition, "offset", item)
+    constraint dead_letters_payload_key unique (source_topic, fingerprint)
 );
 create index dead_letters_agency_failed_at on dead_letters (agency, failed_at desc);
 create index dead_letters_reason on dead_letters (reason);

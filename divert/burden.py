@@ -1,0 +1,137 @@
+"""Neighborhood burden: areas overburdened by reported crime, by policing untethered to crime, or both.
+
+For each area of one window (from :func:`divert.divergence.divergence`):
+
+* **crime burden** — with a population table, reported crime per 1,000 residents against the
+  city's rate (a rate ratio); without one, the area's share of reported crime against an
+  equal share (1/k of the k areas compared). Harm-weighted when weights are given.
+  Overburdened when the ratio is at least ``crime_threshold`` and its 95% interval is above 1.
+* **policing untethered to crime** — the shrunk location quotient is at least ``lq_threshold``
+  and its 95% interval is above 1: enforcement exceeds what the area's share of reported crime
+  would give it, beyond chance.
+* per-capita police contact (enforcement per 1,000 residents) when a population is given.
+
+Every line states association, never cause: "enforcement 2.1× its share of reported crime",
+never "because of".
+
+>>> from divert.divergence import divergence
+>>> d = divergence({"A": 400, "B": 100, "C": 100}, {"A": 100, "B": 300, "C": 100})
+>>> rows = assess(d)
+>>> [(r.area, r.kind) for r in rows]
+[('A', 'policing'), ('B', 'crime'), ('C', None)]
+>>> print(rows[0].sentence("beat"))  # doctest: +NORMALIZE_WHITESPACE
+beat A: enforcement 3.3× its share of reported crime (LQ 3.33, shrunk 3.30, 95% interval 2.75–3.97);
+400 officer-initiated events, 66.7% of the city's; reported crime 0.60× an equal share (100 offences,
+20.0% of the city's).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from divert.divergence import Z95, AreaDivergence, Divergence
+from divert.exceptions import ConfigError
+from divert.paths import reference_dir
+
+KIND_ORDER = {"both": 0, "policing": 1, "crime": 2, None: 3}
+KIND_LABEL = {"both": "crime and policing", "policing": "policing untethered to crime",
+              "crime": "crime", None: "—"}
+
+
+@dataclass(frozen=True)
+class AreaBurden:
+    area: str
+    kind: str | None                   # 'both' | 'policing' | 'crime' | None
+    div: AreaDivergence
+    crime_ratio: float                 # per-capita rate ratio, or share / equal share
+    crime_low: float
+    crime_high: float
+    per_capita: bool
+    population: float | None = None
+    crime_per_1000: float | None = None
+    enforcement_per_1000: float | None = None
+    harm_weighted: bool = False
+
+    def sentence(self, layer: str = "area", event_word: str = "officer-initiated events") -> str:
+        d = self.div
+        if math.isinf(d.lq):
+            lq = (f"enforcement with no reported crime (shrunk LQ {d.lq_shrunk:.2f}, "
+                  f"95% interval {d.low:.2f}–{d.high:.2f})")
+        else:
+            lq = (f"enforcement {d.lq:.1f}× its share of reported crime (LQ {d.lq:.2f}, shrunk "
+                  f"{d.lq_shrunk:.2f}, 95% interval {d.low:.2f}–{d.high:.2f})")
+        crime_word = "harm-weighted reported crime" if self.harm_weighted else "reported crime"
+        unit = "harm points" if self.harm_weighted else "offences"
+        if self.per_capita:
+            crime = (f"{crime_word} {self.crime_per_1000:.1f} per 1,000 residents, {self.crime_ratio:.2f}× "
+                     f"the city's rate; police contact {self.enforcement_per_1000:.1f} per 1,000 residents")
+        else:
+            crime = (f"{crime_word} {self.crime_ratio:.2f}× an equal share ({d.crime:,.0f} {unit}, "
+                     f"{d.crime_share:.1%} of the city's)")
+        return (f"{layer} {self.area}: {lq}; {d.enforcement:,.0f} {event_word}, "
+                f"{d.enforcement_share:.1%} of the city's; {crime}.")
+
+
+def load_population(city: str, layer: str, path: Path | None = None) -> dict[str, float] | None:
+    """``reference/areas/<city>.csv`` (columns layer, area, population) for one layer, or None."""
+    path = Path(path) if path else reference_dir() / "areas" / f"{city}.csv"
+    if not path.is_file():
+        return None
+    out: dict[str, float] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for i, row in enumerate(csv.DictReader(f), 2):
+            try:
+                if row["layer"] == layer:
+                    out[row["area"].strip()] = float(row["population"])
+            except (KeyError, ValueError) as exc:
+                raise ConfigError(f"{path}: line {i}: expected columns layer, area, population "
+                                  f"(a number): {exc}") from exc
+    return out or None
+
+
+def _ratio_interval(ratio: float, count: float, variance: float) -> tuple[float, float]:
+    if ratio <= 0 or count <= 0:
+        return 0.0, math.inf if count <= 0 else 0.0
+    se = math.sqrt(max(variance, count) / count ** 2) if variance > 0 else math.sqrt(1 / count)
+    return ratio * math.exp(-Z95 * se), ratio * math.exp(Z95 * se)
+
+
+def assess(div: Divergence, *, population: Mapping[str, float] | None = None,
+           crime_variance: Mapping[str, float] | None = None, harm_weighted: bool = False,
+           crime_threshold: float = 1.25, lq_threshold: float = 1.25) -> list[AreaBurden]:
+    """Classify and rank every area of one window: both, policing, crime, then the rest."""
+    areas = div.areas
+    k = len(areas)
+    pop = {a.area: population[a.area] for a in areas if population and population.get(a.area)} \
+        if population else {}
+    per_capita = bool(pop) and len(pop) == k
+    total_pop = sum(pop.values()) if per_capita else 0.0
+    out = []
+    for a in areas:
+        var = (crime_variance or {}).get(a.area, a.crime)
+        if per_capita:
+            city_rate = div.total_crime / total_pop
+            ratio = (a.crime / pop[a.area]) / city_rate if city_rate > 0 else math.nan
+            c1000 = 1000 * a.crime / pop[a.area]
+            e1000 = 1000 * a.enforcement / pop[a.area]
+        else:
+            ratio = a.crime_share * k
+            c1000 = e1000 = None
+        low, high = _ratio_interval(ratio, a.crime, var)
+        crime_hit = ratio >= crime_threshold and low > 1
+        policing_hit = a.lq_shrunk >= lq_threshold and a.low > 1
+        kind = "both" if crime_hit and policing_hit else "policing" if policing_hit else \
+            "crime" if crime_hit else None
+        out.append(AreaBurden(a.area, kind, a, ratio, low, high, per_capita,
+                              pop.get(a.area), c1000, e1000, harm_weighted))
+    out.sort(key=lambda r: (KIND_ORDER[r.kind],
+                            -(r.div.lq_shrunk if r.kind in ("both", "policing") else r.crime_ratio),
+                            r.area))
+    return out
+
+
+__all__ = ["AreaBurden", "assess", "load_population", "KIND_LABEL"]

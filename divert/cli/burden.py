@@ -1,0 +1,277 @@
+"""divert burden: areas overburdened by reported crime, by policing untethered to crime, or both."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import math
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from divert.exceptions import ConfigError
+from divert.settings import services
+
+_DURATION = re.compile(r"^(\d+)\s*([dhw])$")
+
+
+def parse_window(text: str | None) -> timedelta | None:
+    """'90d', '12h', '2w' → timedelta; 'all' or None → one window over the whole span.
+
+    >>> parse_window("90d"), parse_window("all")
+    (datetime.timedelta(days=90), None)
+    """
+    if text is None or text == "all":
+        return None
+    m = _DURATION.match(text.strip())
+    if not m or int(m[1]) == 0:
+        raise ConfigError(f"window {text!r}: expected a positive duration such as 90d, 12h or 2w, or 'all'")
+    n, unit = int(m[1]), m[2]
+    return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else timedelta(weeks=n)
+
+
+def local_time(text: str | None, tz: str) -> datetime | None:
+    """ISO date/time; without an offset it is the city's local time.
+
+    >>> local_time("2010-01-01", "America/Los_Angeles").isoformat()
+    '2010-01-01T08:00:00+00:00'
+    """
+    if text is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{text!r} is not an ISO date or time (e.g. 2019-01-01 or 2019-01-01T06:00)") from exc
+    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(UTC)
+
+
+def city_timezone(city: str) -> str:
+    from divert.adapters import available_cities, load_adapter
+    from divert.adapters.crime import available_crime_cities, load_crime_adapter
+
+    if city in available_cities():
+        return load_adapter(city).mapping.timezone
+    if city in available_crime_cities():
+        return load_crime_adapter(city).mapping.timezone
+    raise ConfigError(f"no mapping for city {city!r} in reference/cities/ or reference/crime/")
+
+
+def load_harm(path: Path | None, city: str) -> tuple[dict[str, float] | None, float, str]:
+    """(weights, default weight, source) from --harm FILE, else from the city's crime mapping."""
+    import yaml
+
+    if path is not None:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            weights = {str(k): float(v) for k, v in (doc.get("weights") or {}).items()}
+            default = float(doc.get("default", 1))
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}: expected YAML with 'weights' (name → number), 'default', 'source': {exc}") from exc
+        if not weights or any(w < 0 for w in weights.values()) or default < 0:
+            raise ConfigError(f"{path}: 'weights' must list at least one offence, every weight >= 0")
+        return weights, default, str(doc.get("source") or path)
+    from divert.adapters.crime import available_crime_cities, load_crime_adapter
+
+    if city in available_crime_cities():
+        m = load_crime_adapter(city).mapping
+        if m.harm_weights:
+            return dict(m.harm_weights), m.harm_default, m.harm_source or f"reference/crime/{city}.yaml"
+    return None, 1.0, ""
+
+
+async def fetch_divergence(dsn: str, agency: str, layer: str, start: datetime | None, end: datetime | None,
+                           width: timedelta | None, step: timedelta | None, harm: dict | None,
+                           harm_default: float, include_arrests: bool, restrict: str):
+    """The rows of area_divergence, the span used, events with no area in the layer, and
+    officer-activity subject records (for the disparity section)."""
+    import asyncpg
+    import pandas as pd
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        if start is None or end is None:
+            lo, hi = await conn.fetchrow(
+                "select min(occurred_at), max(occurred_at) from enforcement_events where agency = $1", agency)
+            if lo is None:
+                raise ConfigError(f"no officer-initiated events stored for agency {agency!r}: "
+                                  "replay its calls through the worker first")
+            start = start or lo
+            end = end or hi + timedelta(microseconds=1)
+        rows = await conn.fetch(
+            "select * from area_divergence($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+            agency, layer, start, end, width, step, json.dumps(harm) if harm else None, harm_default,
+            include_arrests, restrict)
+        unplaced = await conn.fetchval(
+            "select count(*) from enforcement_events where agency = $1 and occurred_at >= $2 "
+            "and occurred_at < $3 and coalesce(areas ->> $4, '') = ''", agency, start, end, layer)
+        subjects = await conn.fetch(
+            "select subject_race, subject_ethnicity, outcomes from officer_activity where agency = $1 "
+            "and occurred_at >= $2 and occurred_at < $3", agency, start, end)
+    finally:
+        await conn.close()
+    frame = pd.DataFrame([dict(r) for r in rows], columns=[
+        "window_start", "window_end", "area", "enforcement", "crime", "crime_variance",
+        "enforcement_share", "crime_share", "lq", "dissimilarity"])
+    return frame, start, end, unplaced, subjects
+
+
+def load_group_population(path: Path | None) -> dict[str, float] | None:
+    if path is None:
+        return None
+    with open(path, newline="", encoding="utf-8") as f:
+        try:
+            return {r["group"]: float(r["population"]) for r in csv.DictReader(f)}
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: expected columns group, population (a number): {exc}") from exc
+
+
+@click.command("burden")
+@click.option("--city", required=True, help="City (agency) whose stored calls and crime reports are compared.")
+@click.option("--window", default="90d", show_default=True,
+              help="Window length: 90d, 12h, 2w, or 'all' for one window over --from..--to.")
+@click.option("--step", help="Step between window starts (default: the window, i.e. back to back).")
+@click.option("--layer", default="beat", show_default=True, help="Area layer (beat, district, neighborhood …).")
+@click.option("--from", "start", help="Start (ISO date/time, city local time unless an offset is given) "
+              "[default: the first stored officer-initiated event].")
+@click.option("--to", "end", help="End, exclusive [default: just after the last stored event].")
+@click.option("--areas", "restrict", type=click.Choice(["union", "both"]), default="union", show_default=True,
+              help="'both': compare only areas with enforcement and crime records (use when one source "
+                   "covers part of the city).")
+@click.option("--harm", "harm_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Harm weights (YAML, see reference/crime/harm/README.md) [default: the city's crime mapping's].")
+@click.option("--population", "population_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Area population CSV (layer, area, population) [default: reference/areas/<city>.csv if present].")
+@click.option("--group-population", "group_population_path",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Population by subject group CSV (group, population), for stops per 1,000 residents.")
+@click.option("--include-arrests", is_flag=True, help="Count arrests recorded on crime reports as enforcement too.")
+@click.option("--crime-threshold", default=1.25, show_default=True,
+              help="Crime ratio (per capita, or share / equal share) at or above which an area is overburdened by crime.")
+@click.option("--lq-threshold", default=1.25, show_default=True,
+              help="Shrunk LQ at or above which (interval above 1) policing is untethered to crime.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+def command(city, window, step, layer, start, end, restrict, harm_path, population_path,
+            group_population_path, include_arrests, crime_threshold, lq_threshold, fmt) -> None:
+    """Rank areas overburdened by reported crime, by policing untethered to crime, or both.
+
+    Enforcement = officer-initiated events (and arrests with --include-arrests); crime = stored
+    crime reports (`divert crime replay|load`). For each window: the location quotient
+    LQ = enforcement share / crime share per area, shrunk toward the city's mean so a small
+    area is not ranked first on a handful of events, and the dissimilarity index D. The
+    figures describe where enforcement and reported crime coincide or diverge, not why.
+    """
+    from divert.burden import load_population
+
+    tz = city_timezone(city)
+    width, step_td = parse_window(window), parse_window(step) if step else None
+    if width and step_td and (width % step_td):
+        raise ConfigError(f"--window {window} must be a whole multiple of --step {step}")
+    start_t, end_t = local_time(start, tz), local_time(end, tz)
+    if start_t and end_t and start_t >= end_t:
+        raise ConfigError(f"--from {start} is not before --to {end}")
+    harm, harm_default, harm_source = load_harm(harm_path, city)
+    population = load_population(city, layer, population_path)
+    group_population = load_group_population(group_population_path)
+    frame, start_t, end_t, unplaced, subjects = asyncio.run(fetch_divergence(
+        services().database_url, city, layer, start_t, end_t, width, step_td, harm, harm_default,
+        include_arrests, restrict))
+    render(frame, city=city, layer=layer, tz=tz, start=start_t, end=end_t, restrict=restrict,
+           harm_source=harm_source if harm else "", population=population, unplaced=unplaced,
+           subjects=subjects, group_population=group_population, crime_threshold=crime_threshold,
+           lq_threshold=lq_threshold, fmt=fmt, out=sys.stdout)
+
+
+def render(frame, *, city, layer, tz, start, end, restrict, harm_source, population, unplaced, subjects,
+           group_population, crime_threshold, lq_threshold, fmt, out) -> None:
+    from zoneinfo import ZoneInfo
+
+    from divert.burden import KIND_LABEL, assess
+    from divert.disparity import Stop, disparity
+    from divert.divergence import divergence_by_window
+
+    by_window = divergence_by_window(frame, restrict=restrict)
+    zone = ZoneInfo(tz)
+
+    def day(t) -> str:
+        return t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if (t.astimezone(zone).hour or t.astimezone(zone).minute) \
+            else t.astimezone(zone).strftime("%Y-%m-%d")
+
+    if fmt == "csv":
+        w = csv.writer(out)
+        w.writerow(["window_start", "window_end", "layer", "area", "rank", "kind", "enforcement", "enforcement_share",
+                    "crime", "crime_share", "lq", "lq_shrunk", "lq_low95", "lq_high95", "funnel_z", "crime_ratio",
+                    "crime_ratio_basis", "dissimilarity", "harm_weighted"])
+        for (ws, we), d in by_window.items():
+            var = dict(zip(frame.loc[frame.window_start == ws, "area"], frame.loc[frame.window_start == ws, "crime_variance"], strict=False))
+            for rank, b in enumerate(assess(d, population=population, crime_variance=var,
+                                            harm_weighted=bool(harm_source), crime_threshold=crime_threshold,
+                                            lq_threshold=lq_threshold), 1):
+                a = b.div
+                w.writerow([ws.isoformat(), we.isoformat(), layer, a.area, rank, b.kind or "", f"{a.enforcement:g}",
+                            f"{a.enforcement_share:.6f}", f"{a.crime:.3f}", f"{a.crime_share:.6f}",
+                            "inf" if math.isinf(a.lq) else f"{a.lq:.6f}", f"{a.lq_shrunk:.6f}", f"{a.low:.6f}",
+                            f"{a.high:.6f}", f"{a.z:.3f}", f"{b.crime_ratio:.6f}",
+                            "per_capita" if b.per_capita else "equal_share", f"{d.dissimilarity:.6f}",
+                            bool(harm_source)])
+        return
+    p = lambda s="": print(s, file=out)  # noqa: E731
+    p(f"{city}: enforcement vs reported crime by {layer}, {day(start)} – {day(end)} ({tz})")
+    p("Enforcement = officer-initiated events. LQ = the area's share of enforcement ÷ its share of "
+      "reported crime; 'shrunk' pulls small areas toward the city's mean (empirical Bayes).")
+    p("D = share of enforcement that would have to move between areas to match the distribution of "
+      "reported crime. These figures show association, not cause.")
+    if harm_source:
+        p(f"Crime is harm-weighted ({harm_source}).")
+    if restrict == "both":
+        p(f"Only {layer}s with both officer-initiated events and reported crime are compared "
+          "(one source covers part of the city).")
+    if unplaced:
+        p(f"{unplaced:,} officer-initiated events have no {layer} and are not counted.")
+    if not population:
+        p(f"No population table for {city} ({layer}): crime burden is each {layer}'s share of reported crime "
+          f"against an equal share; per-capita figures need reference/areas/{city}.csv.")
+    if not by_window:
+        p("No enforcement or crime records in this span.")
+    for (ws, we), d in by_window.items():
+        p()
+        p(f"== {day(ws)} – {day(we)}: D = {d.dissimilarity:.3f}; {d.total_enforcement:,.0f} officer-initiated "
+          f"events, {d.total_crime:,.0f} {'harm points' if harm_source else 'reported offences'} over "
+          f"{len(d.areas)} {layer}s (shrinkage toward LQ {d.prior_lq:.2f}, between-{layer} SD of log LQ {d.tau:.2f})")
+        var = dict(zip(frame.loc[frame.window_start == ws, "area"], frame.loc[frame.window_start == ws, "crime_variance"], strict=False))
+        rows = assess(d, population=population, crime_variance=var, harm_weighted=bool(harm_source),
+                      crime_threshold=crime_threshold, lq_threshold=lq_threshold)
+        for rank, b in enumerate(rows, 1):
+            label = f"[{KIND_LABEL[b.kind]}]" if b.kind else ""
+            p(f"{rank:>3}. {label} {b.sentence(layer)}".replace("  ", " "))
+        for area, why in sorted(d.excluded.items()):
+            if why != "no enforcement and no reported crime":
+                p(f"     not compared: {layer} {area} ({why})")
+    p()
+    stops = [Stop(r["subject_race"] or r["subject_ethnicity"], tuple(r["outcomes"] or ())) for r in subjects]
+    result = disparity(stops, group_population)
+    if result is None:
+        p(f"Disparity by subject group: omitted — none of the {len(stops):,} officer-activity records in this "
+          "span carries subject demographics.")
+        return
+    p("Disparity by subject group (descriptive; stops with no group recorded: "
+      f"{result.unknown_group:,}):")
+    for g in result.groups:
+        parts = [f"{g.stops:,} stops"]
+        if g.stops_per_1000 is not None:
+            parts.append(f"{g.stops_per_1000:.1f} per 1,000 residents")
+        if g.search_rate is not None:
+            parts.append(f"searched {g.search_rate:.1%} ({g.search_interval[0]:.1%}–{g.search_interval[1]:.1%})")
+        if g.hit_rate is not None:
+            parts.append(f"searches finding contraband {g.hit_rate:.1%} "
+                         f"({g.hit_interval[0]:.1%}–{g.hit_interval[1]:.1%})")
+        p(f"  {g.group}: " + ", ".join(parts))
+    if not result.has_population:
+        p("  (stops per 1,000 residents omitted: no population by group given, --group-population)")
+    if not result.has_searches:
+        p("  (search and hit rates omitted: the records do not say whether a search happened)")

@@ -1,0 +1,80 @@
+"""Interrupted time series: segmented regression of the treated areas' daily outcome.
+
+    y_d = b0 + b1·t + b2·post + b3·post·t + weekday + (annual cycle) + e_d
+
+with t the calendar days since the start (sampled days keep their real spacing), weekday
+dummies for the day-of-week cycle, one annual harmonic when the pre-period spans a year,
+and autocorrelation-robust standard errors: clustered by month, so any correlation among
+the days of a month (a sampled city's days come in monthly runs) is allowed; intervals use
+t quantiles with months − 1 degrees of freedom. (Newey–West HAC errors were tried and
+'found' effects on placebo dates more often: about 20% against 13% on synthetic data.) The effect reported is the
+average over the post days of b2 + b3·t: the mean gap between what was observed and the
+counterfactual line (the fit with b2 = b3 = 0).
+
+>>> from divert.evaluation._synthetic import synthetic_panel
+>>> est = interrupted_time_series(synthetic_panel(effect=0.3, seed=1))
+>>> est.significant, -0.4 < est.relative < -0.2   # a 30% cut was planted
+(True, True)
+>>> interrupted_time_series(synthetic_panel(effect=0.0, seed=1)).significant
+False
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from divert.evaluation.estimate import Estimate
+from divert.evaluation.panel import DailyPanel
+
+
+def design(days: pd.DatetimeIndex, start: pd.Timestamp, *, annual: bool) -> pd.DataFrame:
+    t = np.asarray((days - start).days, dtype=float)
+    post = (t >= 0).astype(float)
+    x = pd.DataFrame({"const": 1.0, "t": t / 365.25, "post": post, "post_t": post * t / 365.25},
+                     index=days)
+    for wd in range(1, 7):
+        x[f"wd{wd}"] = (days.day_of_week == wd).astype(float)
+    if annual:
+        angle = 2 * np.pi * days.day_of_year.to_numpy() / 365.25
+        x["sin_year"], x["cos_year"] = np.sin(angle), np.cos(angle)
+    return x.loc[:, x.std(ddof=0).gt(0) | (x.columns == "const")]
+
+
+def hac_lags(n: int) -> int:
+    """Newey–West's rule of thumb, at least a week of observed days."""
+    return max(7, int(4 * (n / 100) ** (2 / 9)))
+
+
+def interrupted_time_series(panel: DailyPanel, *, alpha: float = 0.05) -> Estimate:
+    panel.require()
+    y = panel.treated_total().dropna()
+    days = pd.DatetimeIndex(y.index)
+    pre_span = (panel.start - days.min()).days
+    x = design(days, panel.start, annual=pre_span >= 365)
+    months = pd.factorize(days.to_period("M").astype(str))[0]
+    fit = sm.OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": months}, use_t=True)
+    names = list(x.columns)
+    post_mask = x["post"].to_numpy() == 1
+    c = np.zeros(len(names))
+    c[names.index("post")] = 1.0
+    c[names.index("post_t")] = x.loc[post_mask, "t"].mean()
+    effect = float(c @ fit.params)
+    se = float(np.sqrt(c @ fit.cov_params() @ c))
+    dof = max(len(set(months)) - 1, 1)
+    crit = stats.t.ppf(1 - alpha / 2, dof)
+    no_program = x.copy()
+    no_program[["post", "post_t"]] = 0.0
+    counterfactual = pd.Series(no_program.to_numpy() @ fit.params, index=days)
+    baseline = float(counterfactual[post_mask].mean())
+    p = float(2 * stats.t.sf(abs(effect / se), dof)) if se > 0 else float("nan")
+    return Estimate(
+        method="its", effect=effect, se=se, ci_low=effect - crit * se, ci_high=effect + crit * se,
+        p_value=p, baseline=baseline, pre_days=int((~post_mask).sum()), post_days=int(post_mask.sum()),
+        observed=y, counterfactual=counterfactual,
+        details={"level change at start": float(fit.params[names.index("post")]),
+                 "trend change per year": float(fit.params[names.index("post_t")]),
+                 "clusters (months)": len(set(months)),
+                 "annual cycle modelled": "sin_year" in names, "R²": float(fit.rsquared)})

@@ -1,0 +1,156 @@
+"""The data every evaluation method reads: one outcome per area per observed day.
+
+Cities that publish a sample of days (San Antonio: the first 2–6 days of each month) are
+compared per observed day, never per month: a day is *observed* when the city published
+calls for it, and an area with no calls on an observed day counts zero, while unobserved
+days are simply absent (never zeros). Days are local days in the agency's time zone.
+
+>>> days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-02-02"])
+>>> rows = [(d, a, v) for d in days for a, v in (("A", 10.0), ("B", 4.0), ("C", 6.0))]
+>>> frame = pd.DataFrame(rows, columns=["day", "area", "value"])
+>>> p = DailyPanel.build(frame, treated=["A"], start="2024-02-01", outcome="calls")
+>>> p.treated_total().tolist(), p.control_mean().tolist()
+([10.0, 10.0, 10.0, 10.0], [5.0, 5.0, 5.0, 5.0])
+>>> p.pre_days, p.post_days, p.n_treated, p.n_control
+(2, 2, 1, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from divert.exceptions import DivertError
+
+
+class EvaluationError(DivertError):
+    """The data cannot support the evaluation asked for (too few days, no control areas...)."""
+
+
+Kind = Literal["count", "continuous"]
+
+
+def observed_days(city_calls_per_day: pd.Series, min_share_of_median: float = 0.25) -> pd.DatetimeIndex:
+    """The days a city published, from its calls per day: days holding less than a quarter of
+    the median day are partial (a stray record, the edge of an export) and left out.
+
+    >>> s = pd.Series([3400, 3500, 1, 3300], index=pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-20", "2024-02-01"]))
+    >>> [d.strftime("%m-%d") for d in observed_days(s)]
+    ['01-01', '01-02', '02-01']
+    """
+    s = city_calls_per_day[city_calls_per_day > 0]
+    if s.empty:
+        return pd.DatetimeIndex([])
+    keep = s[s >= min_share_of_median * float(s.median())]
+    return pd.DatetimeIndex(sorted(pd.to_datetime(keep.index)))
+
+
+@dataclass(frozen=True)
+class DailyPanel:
+    """Outcome per (area, observed day), complete: every area on every observed day."""
+
+    data: pd.DataFrame                     # day, area, value (counts: zero-filled)
+    treated: frozenset[str]
+    start: pd.Timestamp                    # the first day the program worked
+    outcome: str
+    kind: Kind = "count"
+    # for outcomes that do not add up over areas (a percentile), the treated areas' own series
+    treated_override: pd.Series | None = None
+    policy_versions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame, *, treated: Iterable[str], start, outcome: str,
+              kind: Kind = "count", days: Iterable | None = None, areas: Iterable[str] | None = None,
+              treated_series: pd.Series | None = None, policy_versions: Iterable[str] = ()) -> DailyPanel:
+        """Complete ``frame`` (day, area, value) over ``days`` × ``areas`` (default: those present)."""
+        frame = frame.assign(day=pd.to_datetime(frame["day"]).dt.tz_localize(None).dt.normalize())
+        day_index = pd.DatetimeIndex(sorted(set(pd.to_datetime(list(days)).normalize()))) if days is not None \
+            else pd.DatetimeIndex(sorted(frame["day"].unique()))
+        all_areas = sorted(set(areas) if areas is not None else set(frame["area"]))
+        grid = pd.MultiIndex.from_product([day_index, all_areas], names=["day", "area"])
+        values = frame.groupby(["day", "area"])["value"].sum(min_count=1).reindex(grid)
+        if kind == "count":
+            values = values.fillna(0.0)
+        data = values.rename("value").reset_index()
+        treated = frozenset(treated)
+        missing = treated - set(all_areas)
+        if missing:
+            raise EvaluationError(f"the program's areas {sorted(missing)} have no calls in this layer "
+                                  f"(areas with calls: {', '.join(all_areas[:30])})")
+        if treated_series is not None:
+            treated_series = treated_series.copy()
+            treated_series.index = pd.to_datetime(treated_series.index).tz_localize(None).normalize()
+            treated_series = treated_series.reindex(day_index)
+        return cls(data=data, treated=treated, start=pd.Timestamp(start).tz_localize(None).normalize(),
+                   outcome=outcome, kind=kind, treated_override=treated_series,
+                   policy_versions=tuple(sorted(set(policy_versions))))
+
+    # -- views -----------------------------------------------------------------------------------
+    @property
+    def days(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(sorted(self.data["day"].unique()))
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted(self.data["area"].unique())
+
+    @property
+    def control_areas(self) -> list[str]:
+        return [a for a in self.areas if a not in self.treated]
+
+    @property
+    def n_treated(self) -> int:
+        return len(self.treated)
+
+    @property
+    def n_control(self) -> int:
+        return len(self.control_areas)
+
+    @property
+    def pre_days(self) -> int:
+        return int((self.days < self.start).sum())
+
+    @property
+    def post_days(self) -> int:
+        return int((self.days >= self.start).sum())
+
+    def wide(self) -> pd.DataFrame:
+        """Days × areas."""
+        return self.data.pivot(index="day", columns="area", values="value").sort_index()
+
+    def treated_total(self) -> pd.Series:
+        """The treated areas' outcome per day: their sum (counts) or their own series."""
+        if self.treated_override is not None:
+            return self.treated_override.rename("treated")
+        w = self.wide()[sorted(self.treated)]
+        return (w.sum(axis=1) if self.kind == "count" else w.mean(axis=1)).rename("treated")
+
+    def control_mean(self) -> pd.Series:
+        """The untreated areas' outcome per day, averaged per area."""
+        return self.wide()[self.control_areas].mean(axis=1).rename("control")
+
+    def is_post(self) -> np.ndarray:
+        return np.asarray(self.days >= self.start)
+
+    # -- derived panels --------------------------------------------------------------------------
+    def before(self, end: pd.Timestamp) -> DailyPanel:
+        """Only the days before ``end`` (the placebo's world: the program never happened)."""
+        keep = self.data["day"] < end
+        override = None if self.treated_override is None else self.treated_override[self.treated_override.index < end]
+        return replace(self, data=self.data[keep].reset_index(drop=True), treated_override=override)
+
+    def with_start(self, start: pd.Timestamp) -> DailyPanel:
+        return replace(self, start=pd.Timestamp(start))
+
+    def require(self, *, min_pre: int = 10, min_post: int = 5, control: bool = False) -> None:
+        if self.pre_days < min_pre or self.post_days < min_post:
+            raise EvaluationError(
+                f"{self.pre_days} observed days before {self.start.date()} and {self.post_days} after: "
+                f"at least {min_pre} before and {min_post} after are needed")
+        if control and self.n_control < 1:
+            raise EvaluationError("no untreated areas in this layer to compare with")

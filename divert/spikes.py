@@ -1,0 +1,543 @@
+"""Spike alerts: diversion-eligible volume above what is normal for its area and hour of the week.
+
+The path, all pure (no broker, no database):
+
+1. :class:`EventTimeWindows` counts classified calls into windows by **event time**
+   (``received_at``). A window closes when the watermark — the latest event time seen for the
+   agency minus an allowed lateness — passes its end, never by the worker's clock, so a replay
+   or a lagging consumer closes the same windows as a live feed. A window in which the agency
+   had no call at all is a gap in the feed (an outage, or history sampled only on some days),
+   not a quiet hour: it is never emitted, so nothing learns zeros from it.
+2. :class:`SpikeDetector` takes each closed window's counts per series (agency × area layer ×
+   area × route) and, per series, compares the observed count with an expected count and an
+   upper bound learned online (:class:`divert.seasonal.SeasonalCounts`). A series must stay
+   above its bound for ``k`` consecutive windows to fire; while firing it cannot fire again
+   (one spike, one alert) and it resolves once the count is back under a lower bound.
+   It learns only from windows that are not alerting, clipped to the model's own quantiles,
+   so a spike or a holiday does not teach it that a spike is normal. A shift that lasts
+   (``relearn_after_windows``) becomes the new normal and the alert resolves.
+3. :class:`SpikeMonitor` wires the two together for the stream agent; the whole monitor
+   pickles (:meth:`SpikeMonitor.to_bytes`) and can be rebuilt from stored counts
+   (:func:`rebuild_from_counts`), so state survives a restart.
+
+>>> from datetime import datetime, timedelta
+>>> settings = AlertSettings(k=2, min_history_windows=48, window_minutes=60)
+>>> detector = SpikeDetector(settings)
+>>> start = datetime(2024, 1, 1, tzinfo=UTC)
+>>> def window(i, crisis):
+...     s = start + timedelta(hours=i)
+...     return ClosedWindow("sa", s, s + timedelta(hours=1), 100, {("city", "all", "crisis"): crisis}, "p1")
+>>> quiet = [detector.update([window(i, 10)]) for i in range(24 * 7)]
+>>> [a.state for a in detector.update([window(168, 40)])]  # one window over the bound: pending
+[]
+>>> [(a.state, a.observed) for a in detector.update([window(169, 40)])]
+[('firing', 40.0)]
+>>> detector.update([window(170, 45)])  # still high: the same alert, nothing new
+[]
+>>> [a.state for a in detector.update([window(171, 10)])]
+['resolved']
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import yaml
+
+from divert.exceptions import ConfigError
+from divert.paths import reference_dir
+from divert.seasonal import SeasonalCounts, nb_quantile, z_score
+from schemas.records import Alert, ClassifiedCall
+
+CITY_LAYER, CITY_AREA = "city", "all"  # the whole agency, as in the call_areas table
+ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # windows align like date_bin/time_bucket (a Monday)
+
+
+class SeriesKey(NamedTuple):
+    layer: str
+    area: str
+    route: str
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """How spikes are found; ``reference/alerting.yaml`` holds the defaults and per-city layers."""
+
+    window_minutes: int = 60
+    k: int = 2                        # consecutive windows above the bound before an alert
+    quantile: float = 0.999           # upper bound: this quantile of the expected count
+    resolve_quantile: float = 0.9     # resolve once the count is at or under this quantile ...
+    clear_windows: int = 1            # ... for this many consecutive windows
+    span_windows: int = 1             # windows summed for the test (1: each window alone)
+    min_excess_calls: float = 3.0     # and at least this many calls over the expected count
+    clip_quantile: float = 0.99       # learning clips counts to this quantile (and 1 - it)
+    min_history_windows: int = 336    # windows a series learns before it may alert
+    relearn_after_windows: int = 24   # a firing series resumes learning (clipped) after this
+    allowed_lateness_minutes: int = 10
+    level_rate: float = 0.02
+    season_rate: float = 0.1
+    dispersion_rate: float = 0.01
+    shrink: float = 4.0
+    routes: tuple[str, ...] = ("crisis", "navigator")
+    layers: tuple[str, ...] = (CITY_LAYER,)
+    timezone: str = "UTC"
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.window_minutes <= 0 or 10080 % self.window_minutes:
+            problems.append(f"window_minutes {self.window_minutes} must divide a week (e.g. 15, 30, 60)")
+        for name in ("quantile", "resolve_quantile", "clip_quantile"):
+            if not 0.5 <= getattr(self, name) < 1:
+                problems.append(f"{name} {getattr(self, name)} must be in [0.5, 1)")
+        if self.resolve_quantile > self.quantile:
+            problems.append("resolve_quantile must not exceed quantile (hysteresis)")
+        for name in ("k", "clear_windows", "span_windows"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1")
+        try:
+            ZoneInfo(self.timezone)
+        except Exception:
+            problems.append(f"unknown time zone {self.timezone!r}")
+        if problems:
+            raise ConfigError("alert settings: " + "; ".join(problems))
+
+    def model(self) -> SeasonalCounts:
+        return SeasonalCounts(level_rate=self.level_rate, season_rate=self.season_rate,
+                              dispersion_rate=self.dispersion_rate, shrink=self.shrink)
+
+
+_FIELDS = {f.name for f in fields(AlertSettings)}
+
+
+def load_alert_settings(agency: str, path: Path | None = None, **overrides) -> AlertSettings:
+    """The settings for one agency: the file's defaults, its ``cities.<agency>`` section, then
+    ``overrides`` (None values ignored). The time zone comes from reference/cities/<agency>.yaml.
+
+    >>> s = load_alert_settings("san_antonio", k=3)
+    >>> s.k, s.layers, s.timezone
+    (3, ('city', 'substation'), 'America/Chicago')
+    """
+    path = Path(path) if path else reference_dir() / "alerting.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"alert settings file not found: {path}") from exc
+    cities = data.pop("cities", None) or {}
+    merged = {**data, **(cities.get(agency) or {})}
+    merged.setdefault("timezone", _city_timezone(agency))
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(merged) - _FIELDS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown alert settings {', '.join(unknown)}")
+    for name in ("routes", "layers"):
+        if name in merged:
+            merged[name] = tuple(merged[name])
+    return AlertSettings(**merged)
+
+
+@lru_cache
+def _city_timezone(agency: str) -> str:
+    try:
+        city = yaml.safe_load((reference_dir() / "cities" / f"{agency}.yaml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "UTC"
+    return (city or {}).get("timezone") or "UTC"
+
+
+def window_start(t: datetime, window: timedelta) -> datetime:
+    """
+    >>> window_start(datetime(2024, 5, 1, 13, 47, tzinfo=UTC), timedelta(minutes=15)).isoformat()
+    '2024-05-01T13:45:00+00:00'
+    """
+    return t - (t - ORIGIN) % window
+
+
+class ClosedWindow(NamedTuple):
+    """One closed window of one agency: all calls (coverage) and eligible calls per series."""
+
+    agency: str
+    start: datetime
+    end: datetime
+    calls: int
+    counts: Mapping[tuple[str, str, str], int]
+    policy_version: str
+
+
+def series_of(call: ClassifiedCall, layers: Sequence[str], routes: Sequence[str]) -> list[SeriesKey]:
+    """The series an eligible call counts in (none for a call that is not eligible)."""
+    if not call.eligible or call.route not in routes:
+        return []
+    areas = call.call.areas
+    out = []
+    for layer in layers:
+        area = CITY_AREA if layer == CITY_LAYER else areas.get(layer)
+        if area:
+            out.append(SeriesKey(layer, area, call.route))
+    return out
+
+
+# -- live windows by event time ---------------------------------------------------------------
+@dataclass
+class _Open:
+    calls: int = 0
+    counts: Counter = field(default_factory=Counter)
+    seen: set = field(default_factory=set)  # incident ids: a redelivered call counts once
+
+
+@dataclass
+class _AgencyWindows:
+    max_event: datetime | None = None
+    closed_until: datetime | None = None
+    policy_version: str = ""
+    open: dict = field(default_factory=dict)
+
+
+class EventTimeWindows:
+    """Counts calls into event-time windows and closes them by watermark (see module doc)."""
+
+    def __init__(self, settings_for):
+        self._settings_for = settings_for
+        self._agencies: dict[str, _AgencyWindows] = {}
+        self.late = Counter()        # per agency: calls older than a closed window (dropped here)
+        self.day_only = Counter()    # per agency: calls known only to the day (no hourly window)
+
+    def add(self, calls: Iterable[ClassifiedCall]) -> None:
+        for c in calls:
+            ev = c.call
+            if ev.time_precision != "second":
+                self.day_only[ev.agency] += 1
+                continue
+            s = self._settings_for(ev.agency)
+            state = self._agencies.setdefault(ev.agency, _AgencyWindows())
+            t = ev.received_at
+            if state.closed_until is not None and t < state.closed_until:
+                self.late[ev.agency] += 1
+                continue
+            w = state.open.setdefault(window_start(t, s.window), _Open())
+            if ev.incident_id in w.seen:
+                continue
+            w.seen.add(ev.incident_id)
+            w.calls += 1
+            for key in series_of(c, s.layers, s.routes):
+                w.counts[key] += 1
+            state.policy_version = c.policy_version
+            if state.max_event is None or t > state.max_event:
+                state.max_event = t
+
+    def close(self) -> list[ClosedWindow]:
+        """Every window whose end the agency's watermark has passed, oldest first."""
+        out = []
+        for agency, state in self._agencies.items():
+            if state.max_event is None:
+                continue
+            s = self._settings_for(agency)
+            watermark = state.max_event - timedelta(minutes=s.allowed_lateness_minutes)
+            for start in sorted(state.open):
+                end = start + s.window
+                if end > watermark:
+                    break
+                w = state.open.pop(start)
+                out.append(ClosedWindow(agency, start, end, w.calls, dict(w.counts), state.policy_version))
+                state.closed_until = end
+        out.sort(key=lambda w: w.start)
+        return out
+
+    def mark_closed(self, agency: str, until: datetime, max_event: datetime | None = None) -> None:
+        """After a rebuild: windows before ``until`` are done (their calls came from the database)."""
+        state = self._agencies.setdefault(agency, _AgencyWindows())
+        state.closed_until = until
+        if max_event is not None and (state.max_event is None or max_event > state.max_event):
+            state.max_event = max_event
+        for start in [s for s in state.open if s < until]:
+            del state.open[start]
+
+
+# -- the detector ----------------------------------------------------------------------------
+class Reading(NamedTuple):
+    """The last evaluated window of a series, for gauges and dashboards."""
+
+    window_end: datetime
+    observed: float
+    expected: float
+    upper_bound: float
+    score: float
+    firing: bool
+
+
+@dataclass
+class _Series:
+    model: SeasonalCounts
+    recent: list = field(default_factory=list)   # (count, mu, variance) of the last windows
+    streak: int = 0
+    streak_start: datetime | None = None
+    alert_id: str | None = None
+    firing_start: datetime | None = None
+    firing_windows: int = 0
+    quiet: int = 0
+
+
+class SpikeDetector:
+    """Per series: expected count, upper bound, k-window rule with hysteresis (module doc)."""
+
+    def __init__(self, settings: AlertSettings | Mapping[str, AlertSettings]):
+        self._settings = settings
+        self._series: dict[tuple[str, SeriesKey], _Series] = {}
+        self._last_end: dict[str, datetime] = {}
+        self.readings: dict[tuple[str, SeriesKey], Reading] = {}
+
+    def settings_for(self, agency: str) -> AlertSettings:
+        s = self._settings
+        return s if isinstance(s, AlertSettings) else s[agency]
+
+    @property
+    def firing(self) -> dict[tuple[str, SeriesKey], str]:
+        return {k: s.alert_id for k, s in self._series.items() if s.alert_id}
+
+    def update(self, windows: Iterable[ClosedWindow]) -> list[Alert]:
+        """Evaluate closed windows (oldest first), learn from the normal ones; return alerts."""
+        alerts: list[Alert] = []
+        for w in windows:
+            alerts.extend(self._window(w))
+        return alerts
+
+    def _window(self, w: ClosedWindow) -> list[Alert]:
+        s = self.settings_for(w.agency)
+        if w.calls <= 0:
+            return []  # no call at all: a gap in the feed, not a quiet window
+        last = self._last_end.get(w.agency)
+        if last is not None and w.start < last:
+            return []  # already evaluated (a replayed window)
+        gap = last is not None and w.start != last
+        self._last_end[w.agency] = w.end
+        for key in w.counts:
+            sk = (w.agency, SeriesKey(*key))
+            if sk not in self._series:
+                self._series[sk] = _Series(s.model())
+        keys = [k for k in self._series if k[0] == w.agency]
+        if not keys:
+            return []
+        local = w.start.astimezone(ZoneInfo(s.timezone))
+        slot = local.weekday() * 24 + local.hour
+        n = len(keys)
+        y = np.empty(n)
+        mu = np.empty(n)
+        var = np.empty(n)
+        span_y, span_mu, span_var = np.empty(n), np.empty(n), np.empty(n)
+        for i, k in enumerate(keys):
+            st = self._series[k]
+            y[i] = w.counts.get(k[1], 0)
+            mu[i] = st.model.expected(slot)
+            var[i] = st.model.variance(mu[i])
+            if gap:
+                st.recent.clear()
+                st.streak, st.streak_start = 0, None
+            st.recent.append((y[i], mu[i], var[i]))
+            del st.recent[:-s.span_windows]
+            span_y[i] = sum(r[0] for r in st.recent)
+            span_mu[i] = sum(r[1] for r in st.recent)
+            span_var[i] = sum(r[2] for r in st.recent)
+        bound = nb_quantile(s.quantile, span_mu, span_var)
+        resolve = nb_quantile(s.resolve_quantile, span_mu, span_var)
+        clip_hi = nb_quantile(s.clip_quantile, mu, var)
+        clip_lo = nb_quantile(1 - s.clip_quantile, mu, var)
+        alerts = []
+        for i, k in enumerate(keys):
+            st = self._series[k]
+            ready = st.model.windows >= s.min_history_windows and len(st.recent) == s.span_windows
+            score = z_score(span_y[i], span_mu[i], span_var[i])
+            over = ready and span_y[i] > bound[i] and span_y[i] - span_mu[i] >= s.min_excess_calls
+            learn = True
+            if st.alert_id:
+                st.firing_windows += 1
+                st.quiet = st.quiet + 1 if span_y[i] <= max(resolve[i], span_mu[i] + s.min_excess_calls - 1) else 0
+                if st.quiet >= s.clear_windows:
+                    alerts.append(self._alert(w, k, st, "resolved", span_y[i], span_mu[i], bound[i], score))
+                    st.alert_id, st.firing_start, st.firing_windows, st.quiet = None, None, 0, 0
+                else:
+                    learn = st.firing_windows > s.relearn_after_windows
+            elif over:
+                st.streak += 1
+                if st.streak_start is None:
+                    st.streak_start = w.start - s.window * (s.span_windows - 1)
+                if st.streak >= s.k:
+                    st.firing_start = st.streak_start
+                    st.alert_id = (f"{w.agency}/{k[1].layer}/{k[1].area}/{k[1].route}/"
+                                   f"{st.firing_start:%Y%m%dT%H%MZ}")
+                    st.firing_windows, st.quiet, st.streak, st.streak_start = 0, 0, 0, None
+                    alerts.append(self._alert(w, k, st, "firing", span_y[i], span_mu[i], bound[i], score))
+                learn = False  # a pending or new spike is not normal volume
+            else:
+                st.streak, st.streak_start = 0, None
+            if learn:
+                value = y[i]
+                if st.model.windows >= min(24, s.min_history_windows):
+                    value = min(max(value, clip_lo[i]), clip_hi[i])
+                st.model.learn(slot, float(value))
+            self.readings[k] = Reading(w.end, float(span_y[i]), float(span_mu[i]),
+                                       float(bound[i]) if ready else float("nan"), score,
+                                       st.alert_id is not None)
+        return alerts
+
+    @staticmethod
+    def _alert(w: ClosedWindow, k, st: _Series, state: str, observed, expected, bound, score) -> Alert:
+        return Alert(alert_id=st.alert_id, agency=w.agency, area_layer=k[1].layer, area=k[1].area,
+                     route=k[1].route, state=state, window_start=st.firing_start, window_end=w.end,
+                     observed=float(observed), expected=round(float(expected), 3),
+                     upper_bound=float(bound), score=round(float(score), 3),
+                     policy_version=w.policy_version or "unknown")
+
+
+# -- the two together, for the stream agent ----------------------------------------------------
+class SpikeMonitor:
+    """Windows by event time plus the detector: ``observe(calls) -> alerts``. Pickles whole."""
+
+    def __init__(self, settings_for):
+        self._settings: dict[str, AlertSettings] = {}
+        self._settings_for = settings_for
+        self.windows = EventTimeWindows(self.settings_for)
+        self.detector = SpikeDetector(_LazySettings(self.settings_for))
+
+    def settings_for(self, agency: str) -> AlertSettings:
+        if agency not in self._settings:
+            self._settings[agency] = self._settings_for(agency)
+        return self._settings[agency]
+
+    def observe(self, calls: Iterable[ClassifiedCall]) -> list[Alert]:
+        self.windows.add(calls)
+        return self.detector.update(self.windows.close())
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> SpikeMonitor:
+        monitor = pickle.loads(data)
+        if not isinstance(monitor, SpikeMonitor):
+            raise ConfigError("not a saved spike monitor")
+        return monitor
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_settings_for"] = None  # a loader function need not pickle: settings are kept
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._settings_for is None:
+            self._settings_for = _saved_settings(self._settings)
+
+
+class _LazySettings(Mapping):
+    def __init__(self, get):
+        self._get = get
+
+    def __getitem__(self, agency):
+        return self._get(agency)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self):
+        return 0
+
+
+def _saved_settings(saved: dict[str, AlertSettings]):
+    def get(agency: str) -> AlertSettings:
+        if agency in saved:
+            return saved[agency]
+        return load_alert_settings(agency)
+    return get
+
+
+# -- history: counts from a frame or the database, and the rebuild ---------------------------
+def closed_windows(agency: str, coverage: Mapping[datetime, int],
+                   counts: Iterable[tuple[datetime, str, str, str, int]],
+                   policy_version: str = "unknown", window: timedelta | None = None) -> list[ClosedWindow]:
+    """Closed windows from stored history: ``coverage`` = calls per window start (all calls),
+    ``counts`` = (window start, layer, area, route, eligible calls). Windows with no call are
+    gaps and are left out."""
+    per: dict[datetime, dict] = {}
+    for start, layer, area, route, n in counts:
+        per.setdefault(start, {})[SeriesKey(layer, area, route)] = int(n)
+    out = []
+    for start in sorted(coverage):
+        calls = int(coverage[start])
+        if calls > 0:
+            end = start + window if window else start
+            out.append(ClosedWindow(agency, start, end, calls, per.get(start, {}), policy_version))
+    return out
+
+
+def frame_windows(df, settings: AlertSettings, agency: str | None = None) -> list[ClosedWindow]:
+    """Closed windows from a frame of classified calls (``divert classify`` output, or the
+    calls table): columns agency, received_at, eligible, route, areas, policy_version
+    (time_precision optional). The same counting as the live windows, vectorized."""
+    import pandas as pd
+
+    if agency is not None:
+        df = df[df["agency"] == agency]
+    if "time_precision" in df:
+        df = df[df["time_precision"] == "second"]
+    if df.empty:
+        return []
+    agency = agency or str(df["agency"].iloc[0])
+    t = pd.to_datetime(df["received_at"], utc=True)
+    width = pd.Timedelta(minutes=settings.window_minutes)
+    starts = pd.Timestamp(ORIGIN) + ((t - pd.Timestamp(ORIGIN)) // width) * width
+    coverage = starts.value_counts()
+    eligible = df["eligible"].to_numpy(bool) & df["route"].isin(settings.routes).to_numpy()
+    parts = []
+    for layer in settings.layers:
+        if layer == CITY_LAYER:
+            area = pd.Series(CITY_AREA, index=df.index)
+        else:
+            area = df["areas"].map(lambda a, layer=layer: (a or {}).get(layer))
+        part = pd.DataFrame({"start": starts, "layer": layer, "area": area, "route": df["route"]})[eligible]
+        parts.append(part[part["area"].notna() & (part["area"] != "")])
+    grouped = pd.concat(parts).groupby(["start", "layer", "area", "route"]).size()
+    counts = ((s.to_pydatetime(), la, ar, ro, n) for (s, la, ar, ro), n in grouped.items())
+    version = str(df["policy_version"].iloc[-1]) if "policy_version" in df else "unknown"
+    cov = {s.to_pydatetime(): int(n) for s, n in coverage.items()}
+    return closed_windows(agency, cov, counts, version, settings.window)
+
+
+def rebuild_from_counts(windows: Iterable[ClosedWindow], settings_for) -> SpikeMonitor:
+    """A monitor whose state is what it would be had it seen these (stored) windows live.
+
+    ``settings_for`` is an :class:`AlertSettings` or a function agency → settings. Alerts
+    raised during the rebuild were raised (and stored) before; they are not returned, but a
+    series still firing at the end stays firing, so its resolution is sent when it comes.
+    """
+    get = settings_for if callable(settings_for) else (lambda _agency: settings_for)
+    monitor = SpikeMonitor(get)
+    last: dict[str, ClosedWindow] = {}
+    for w in sorted(windows, key=lambda w: w.start):
+        monitor.detector.update([w])
+        last[w.agency] = w
+    for agency, w in last.items():
+        monitor.windows.mark_closed(agency, w.end)
+    return monitor
+
+
+def replay_alerts(windows: Iterable[ClosedWindow], settings: AlertSettings) -> tuple[list[Alert], SpikeDetector]:
+    """Every alert the settings would have raised over these windows (``divert alerts tune``)."""
+    detector = SpikeDetector(settings)
+    alerts = detector.update(sorted(windows, key=lambda w: w.start))
+    return alerts, detector
+
+
+def with_overrides(settings: AlertSettings, **overrides) -> AlertSettings:
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
