@@ -14,8 +14,8 @@ panel writes ``'$city'``); a multi-valued or include-All variable becomes a comm
 list of quoted literals (the panel writes ``in ($area)``); ``:sqlstring`` always quotes;
 ``:csv`` and ``:raw`` never do (unsafe for text — ``divert dashboards check`` refuses them).
 
->>> from datetime import datetime, timezone
->>> tr = TimeRange(datetime(2024, 5, 1, tzinfo=timezone.utc), datetime(2024, 5, 2, tzinfo=timezone.utc))
+>>> from datetime import datetime, UTC
+>>> tr = TimeRange(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
 >>> city = Variable("city", "san_antonio")
 >>> area = Variable("area", ["NORTH", "O'Brien"], multi=True)
 >>> expand("select 1 from t where agency = '$city' and area in ($area) and $__timeFilter(bucket)",
@@ -82,7 +82,7 @@ _MACRO = re.compile(r"\$([_a-zA-Z0-9]+)\(([^\)]*)\)")
 def _rfc3339nano(t: datetime) -> str:
     """Go's time.RFC3339Nano for a UTC time: trailing zeros of the fraction dropped.
 
-    >>> _rfc3339nano(datetime(2024, 5, 1, 3, 4, 5, 120000, tzinfo=timezone.utc))
+    >>> _rfc3339nano(datetime(2024, 5, 1, 3, 4, 5, 120000, tzinfo=UTC))
     '2024-05-01T03:04:05.12Z'
     """
     t = t.astimezone(UTC)
@@ -136,7 +136,7 @@ def auto_interval_ms(time_range: TimeRange, max_data_points: int = 1000, min_int
     """The ``$__interval`` Grafana picks: range / max data points, rounded, at least the
     data source's (or panel's) minimum interval.
 
-    >>> day = TimeRange(datetime(2024, 5, 1, tzinfo=timezone.utc), datetime(2024, 5, 2, tzinfo=timezone.utc))
+    >>> day = TimeRange(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
     >>> format_interval(auto_interval_ms(day)), format_interval(auto_interval_ms(day, min_interval="1m"))
     ('1m', '1m')
     >>> format_interval(auto_interval_ms(day, max_data_points=24))
