@@ -40,6 +40,7 @@ The path, all pure (no broker, no database):
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -124,13 +125,14 @@ _FIELDS = {f.name for f in fields(AlertSettings)}
 
 def load_alert_settings(agency: str, path: Path | None = None, **overrides) -> AlertSettings:
     """The settings for one agency: the file's defaults, its ``cities.<agency>`` section, then
-    ``overrides`` (None values ignored). The time zone comes from reference/cities/<agency>.yaml.
+    ``overrides`` (None values ignored). The file is ``path``, else ``$DIVERT_ALERT_SETTINGS``,
+    else reference/alerting.yaml. The time zone comes from reference/cities/<agency>.yaml.
 
     >>> s = load_alert_settings("san_antonio", k=3)
     >>> s.k, s.layers, s.timezone
     (3, ('city', 'substation'), 'America/Chicago')
     """
-    path = Path(path) if path else reference_dir() / "alerting.yaml"
+    path = Path(path or os.environ.get("DIVERT_ALERT_SETTINGS") or reference_dir() / "alerting.yaml")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:

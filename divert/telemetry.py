@@ -37,6 +37,26 @@ class WorkerMetrics:
             "A replay of history shows its age here, not the pipeline's delay.",
             ["agency"], registry=r,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600))
+        # spike alerts (streams/spikes.py): the last closed event-time window of each series
+        spike = ["agency", "area_layer", "area", "route"]
+        self.spike_observed = Gauge(
+            "divert_spike_observed_calls", "Diversion-eligible calls in the last closed window "
+            "(summed over span_windows), by area and route", spike, registry=r)
+        self.spike_expected = Gauge(
+            "divert_spike_expected_calls", "Calls expected in that window for this area and hour of the week",
+            spike, registry=r)
+        self.spike_upper_bound = Gauge(
+            "divert_spike_upper_bound_calls", "Upper bound of normal volume in that window (NaN while "
+            "the series is still learning)", spike, registry=r)
+        self.spike_score = Gauge(
+            "divert_spike_score", "Standard deviations of the observed count above the expected one",
+            spike, registry=r)
+        self.spike_alert_firing = Gauge(
+            "divert_spike_alert_firing", "1 while a spike alert is firing for this area and route "
+            "(after k windows above the bound, until volume returns)", spike, registry=r)
+        self.spike_late_calls = Gauge(
+            "divert_spike_late_calls", "Calls that arrived after their window had closed (counted in the "
+            "database, not in live alerting), since the worker started", ["agency"], registry=r)
         self.consumer_lag = Gauge(
             "divert_consumer_lag",
             "Records behind the partition's end offset. The embedded broker (tansu) "

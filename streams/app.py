@@ -1,4 +1,8 @@
-"""The Faust app, built from settings: every agent module in ``AGENTS`` attaches itself.
+"""The Faust app, built from settings.
+
+The hot hops run as batched consumers inside the app (streams/batch_consumer.py): ingest
+(cad.raw.<city> → normalized and classified topics) and store (canonical topics → database).
+Every agent module in ``AGENTS`` attaches itself too; agents suit the lighter, stateful work.
 
 Built by a function, not at import, so a test or a second worker gets its own app.
 Settings follow ARCHITECTURE.md: short session timeouts (the embedded broker answers a join
@@ -18,7 +22,7 @@ from divert.telemetry import WorkerMetrics
 from streams.topics import Topics
 
 # each module has ``attach(app, ctx: WorkerContext)``; a new agent is a new module named here
-AGENTS = ("streams.normalize", "streams.classify", "streams.store")
+AGENTS: tuple[str, ...] = ("streams.spikes",)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class WorkerConfig:
     topics: Topics = Topics()
     database_url: str | None = None
     app_id: str = "divert"
-    batch_size: int = 1000
+    batch_size: int = 5000
     batch_within: float = 0.05
     session_timeout: float = 6.0
 
@@ -40,6 +44,7 @@ class WorkerContext:
     config: WorkerConfig
     metrics: WorkerMetrics
     _classifiers: dict = field(default_factory=dict)
+    _adapters: dict = field(default_factory=dict)
 
     @property
     def topics(self) -> Topics:
@@ -54,7 +59,9 @@ class WorkerContext:
     def adapter(self, city: str):
         from divert.adapters import load_adapter
 
-        return load_adapter(city)
+        if city not in self._adapters:
+            self._adapters[city] = load_adapter(city)
+        return self._adapters[city]
 
     def classifier_for(self, agency: str):
         from divert.classify import Classifier
@@ -85,4 +92,29 @@ def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
     ctx = WorkerContext(config, metrics)
     for module in AGENTS:
         importlib.import_module(module).attach(app, ctx)
+    _attach_hot_path(app, ctx)
     return app
+
+
+def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
+    from consumers.db.sink import Database
+    from streams import ingest, store
+    from streams.batch_consumer import BatchConsumer
+    from streams.sending import Outbox
+
+    config = ctx.config
+
+    def on_lag(tp, lag: int) -> None:
+        ctx.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+
+    common = dict(bootstrap=config.bootstrap, session_timeout=config.session_timeout,
+                  max_records=config.batch_size, poll_ms=int(config.batch_within * 1000), on_lag=on_lag)
+    outbox = Outbox(config.bootstrap)
+    app.add_dependency(BatchConsumer(
+        name="ingest", group_id=f"{config.app_id}.ingest",
+        topics=[config.topics.raw(c) for c in config.cities], handle=ingest.handler(ctx, outbox), **common))
+    if config.database_url:
+        database = Database(config.database_url)
+        app.add_dependency(BatchConsumer(
+            name="store", group_id=f"{config.app_id}.store", topics=store.stored_topics(config.topics),
+            handle=store.handler(ctx, outbox, database), **common))

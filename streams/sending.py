@@ -1,8 +1,9 @@
-"""Produce a batch of pre-encoded records and wait until the broker has them all.
+"""Produce pre-encoded records in batches and wait until the broker has them all.
 
-Waiting per batch (not per record) keeps produce requests full, and waiting before the
-next batch means Faust commits an input offset only after its outputs are written:
-at-least-once, with keys that make every downstream write idempotent.
+Records are queued topic by topic in the order given (one incident's records keep their
+order: same key, same partition), and ``flush`` waits for every acknowledgement; a caller
+commits its input only after ``flush`` returns, so every output is written before its input
+is acknowledged.
 """
 
 from __future__ import annotations
@@ -10,9 +11,41 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaProducer
 
-async def send_all(app, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
-    futures = [await app.producer.send(topic, key, value, None, None, None) for key, value in records]
-    if futures:
-        await asyncio.gather(*futures)
-    return len(futures)
+
+class Outbox:
+    def __init__(self, bootstrap: str, *, linger_ms: int = 5):
+        self.bootstrap = bootstrap
+        self.linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._pending: list[asyncio.Future] = []
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=self.linger_ms,
+                                            acks="all", max_batch_size=1024 * 1024,
+                                            max_request_size=8 * 1024 * 1024)
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def enqueue(self, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
+        producer = await self._started()
+        n = 0
+        for key, value in records:
+            self._pending.append(await producer.send(topic, value, key=key))
+            n += 1
+        return n
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

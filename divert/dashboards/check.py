@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 import pglast
 
-from divert.dashboards.macros import ALL, MacroError, TimeRange, expand, variable_references
+from divert.dashboards.macros import ALL, MacroError, TimeRange, expand
 from divert.dashboards.model import (
     Dashboard,
     DataSource,

@@ -18,7 +18,7 @@ import html as _html
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import matplotlib
 
@@ -38,7 +38,7 @@ class ProgramInfo:
     layer: str
     areas: tuple[str, ...]
     routes: tuple[str, ...]
-    start: pd.Timestamp
+    start: pd.Timestamp          # the first local day the program worked (no time zone)
     description: str | None = None
 
 
@@ -52,7 +52,7 @@ class EvaluationResult:
     placebo: PlaceboResult
     policy_versions: tuple[str, ...]
     notes: tuple[str, ...] = ()
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def _n(x: float, digits: int = 1) -> str:

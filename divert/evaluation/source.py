@@ -1,0 +1,99 @@
+"""Read a program and its outcome panel from the database, store an evaluation back.
+
+The functions take an open asyncpg connection from the caller (the CLI, the tests); nothing
+here connects. Days are local days in the agency's time zone; observed days are those the
+city published (:func:`divert.evaluation.panel.observed_days`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from divert.evaluation import outcomes
+from divert.evaluation.panel import DailyPanel, EvaluationError, observed_days
+from divert.evaluation.report import EvaluationResult, ProgramInfo
+
+
+async def load_program(conn, name: str) -> ProgramInfo:
+    row = await conn.fetchrow(
+        "select name, agency, area_layer, areas, routes, start, description from programs where name = $1", name)
+    if row is None:
+        known = [r["name"] for r in await conn.fetch("select name from programs order by name")]
+        raise EvaluationError(f"no program named {name!r} (known: {', '.join(known) or 'none'}; "
+                              "add one with `divert program add`)")
+    if not row["agency"]:
+        raise EvaluationError(f"program {name!r} has no city: add it again with --city")
+    from divert.adapters import load_adapter
+
+    # the start as the agency's local day: what the days of the panel are
+    timezone = load_adapter(row["agency"]).mapping.timezone
+    start = pd.Timestamp(row["start"]).tz_convert(timezone).tz_localize(None).normalize()
+    return ProgramInfo(row["name"], row["agency"], row["area_layer"], tuple(row["areas"]), tuple(row["routes"]),
+                       start, row["description"])
+
+
+async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: str) -> DailyPanel:
+    """The outcome per area of the program's layer per observed local day."""
+    outcome = outcomes.get(outcome_name)
+    city_days = await conn.fetch(
+        "select (received_at at time zone $2)::date as day, count(*) as calls from call_areas "
+        "where agency = $1 and layer = 'city' group by 1", program.agency, timezone)
+    if not city_days:
+        raise EvaluationError(f"no stored calls for {program.agency}: replay its history first")
+    days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in city_days}))
+    # the outcome's aggregate may use the program's routes ($routes): always bind them, as $4
+    value_sql = outcome.sql_value.replace("$routes", "$4")
+    rows = await conn.fetch(
+        f"select (received_at at time zone $3)::date as day, area, {value_sql} as value "
+        "from call_areas where agency = $1 and layer = $2 and $4::text[] is not null group by 1, 2",
+        program.agency, program.layer, timezone, list(program.routes))
+    if not rows:
+        raise EvaluationError(f"no calls of {program.agency} carry the area layer {program.layer!r}")
+    versions = [r["policy_version"] for r in await conn.fetch(
+        "select distinct policy_version from call_areas where agency = $1 and layer = $2",
+        program.agency, program.layer)]
+    frame = pd.DataFrame([(pd.Timestamp(r["day"]), r["area"], r["value"]) for r in rows],
+                         columns=["day", "area", "value"])
+    frame = frame[frame["day"].isin(days)]
+    treated_series = None
+    if outcome.kind == "continuous":
+        t_rows = await conn.fetch(
+            f"select (received_at at time zone $3)::date as day, {value_sql} as value from call_areas "
+            "where agency = $1 and layer = $2 and area = any($5::text[]) and $4::text[] is not null group by 1",
+            program.agency, program.layer, timezone, list(program.routes), list(program.areas))
+        treated_series = pd.Series({pd.Timestamp(r["day"]): r["value"] for r in t_rows}, dtype=float)
+        treated_series = treated_series[treated_series.index.isin(days)].dropna()
+        if treated_series.empty:
+            raise EvaluationError(f"{outcome_name}: the city's data has no arrival times, so response "
+                                  "times cannot be measured; choose a count outcome")
+    return DailyPanel.build(frame, treated=program.areas, start=program.start, outcome=outcome_name,
+                            kind=outcome.kind, days=days, treated_series=treated_series,
+                            policy_versions=versions)
+
+
+async def store_evaluation(conn, result: EvaluationResult, summary: str, timezone: str) -> int:
+    e = result.estimate
+    async with conn.transaction():
+        evaluation_id = await conn.fetchval(
+            "insert into program_evaluations (program, agency, outcome, method, effect, ci_low, ci_high, "
+            "p_value, relative_effect, baseline, placebo_runs, placebo_false_positive_rate, pre_days, "
+            "post_days, policy_version, summary) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) "
+            "returning id",
+            result.program.name, result.program.agency, result.outcome, e.method, e.effect, e.ci_low, e.ci_high,
+            _finite(e.p_value), _finite(e.relative), e.baseline, len(result.placebo.runs),
+            _finite(result.placebo.false_positive_rate), e.pre_days, e.post_days,
+            ", ".join(result.policy_versions) or "unknown", summary)
+        days = e.observed.index.union(e.counterfactual.index)
+        await conn.executemany(
+            "insert into program_evaluation_days (evaluation_id, day, observed, counterfactual) "
+            "values ($1, $2, $3, $4)",
+            [(evaluation_id, pd.Timestamp(d).tz_localize(timezone).to_pydatetime(),
+              _finite(e.observed.get(d)), _finite(e.counterfactual.get(d))) for d in days])
+    return evaluation_id
+
+
+def _finite(x):
+    if x is None:
+        return None
+    x = float(x)
+    return x if x == x and abs(x) != float("inf") else None

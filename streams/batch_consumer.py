@@ -1,0 +1,85 @@
+"""A batched consumer inside the Faust app, for the hot hops.
+
+Faust pays about a dozen event-loop callbacks per message before an agent sees it
+(ARCHITECTURE.md); on the hops every record takes, that cost dominates. This service polls
+with aiokafka's ``getmany`` (one call per batch, not per record), hands the whole batch to a
+handler, and commits the batch's offsets only after the handler has finished — so every
+output of a batch is written before its input is acknowledged (at-least-once; every write
+downstream is keyed, so a batch handled twice changes nothing).
+
+A batch closes on size (``max_records``) or on time (``poll_ms``), so a quiet feed is not
+held back waiting for a full batch. Workers with the same group share the partitions; on a
+rebalance a batch whose commit is refused is simply handled again by the new owner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from mode import Service
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Sequence[ConsumerRecord]], Awaitable[None]]
+
+
+class BatchConsumer(Service):
+    def __init__(self, *, name: str, bootstrap: str, group_id: str, topics: Sequence[str],
+                 handle: Handler, max_records: int = 5000, poll_ms: int = 50,
+                 session_timeout: float = 6.0, on_lag: Callable[[TopicPartition, int], None] | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._name = name
+        self.bootstrap, self.group_id, self.topic_names = bootstrap, group_id, list(topics)
+        self.handle, self.max_records, self.poll_ms = handle, max_records, poll_ms
+        self.session_timeout = session_timeout
+        self.on_lag = on_lag
+        self.consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def label(self) -> str:
+        return f"BatchConsumer: {self._name}"
+
+    @property
+    def shortlabel(self) -> str:
+        return self._name
+
+    async def on_start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            *self.topic_names, bootstrap_servers=self.bootstrap, group_id=self.group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=int(self.session_timeout * 1000),
+            heartbeat_interval_ms=max(int(self.session_timeout * 1000 / 6), 500),
+            max_poll_records=self.max_records, fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024)
+        await self.consumer.start()
+
+    async def on_stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
+
+    @Service.task
+    async def _poll(self) -> None:
+        consumer = self.consumer
+        while not self.should_stop:
+            batch = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
+            if not batch:
+                continue
+            records = [r for recs in batch.values() for r in recs]
+            await self.handle(records)
+            offsets = {tp: recs[-1].offset + 1 for tp, recs in batch.items()}
+            try:
+                await consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # partitions moved to another worker mid-batch: it handles them again (keyed writes)
+                log.warning("%s: commit refused after a rebalance (%s); the new owner redoes it",
+                            self._name, exc)
+            except KafkaError as exc:
+                log.warning("%s: commit failed (%s); the batch may be handled again", self._name, exc)
+            if self.on_lag:
+                for tp in offsets:
+                    if (high := consumer.highwater(tp)) is not None:
+                        self.on_lag(tp, max(high - offsets[tp], 0))

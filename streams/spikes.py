@@ -1,0 +1,154 @@
+"""Agent detect_spikes: calls.classified → alerts.diversion, and the spike gauges on /metrics.
+
+Windows close by event time (the watermark in divert.spikes), never by the worker's clock.
+On start the detector is rebuilt from the stored calls (the database is the source of truth),
+so a restart neither forgets what is normal nor re-sends alerts it already sent; without a
+database it starts empty and learns from the stream. The store agent (streams/store.py) writes
+alerts.diversion to the alerts table, so this agent only sends to the topic.
+
+One worker must see all of an agency's calls for its counts to be whole: run one worker per
+agency (``--city``) or one worker in all; with several workers in one group each would count
+only its partitions (a repartition by agency is the way past that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from divert.spikes import CITY_LAYER, SpikeMonitor, closed_windows, load_alert_settings
+from schemas import decode_classified_call, encode
+
+log = logging.getLogger(__name__)
+HISTORY_DAYS = 56  # enough windows to learn every hour of the week several times
+
+
+def attach(app, ctx) -> None:
+    topics, metrics, config = ctx.topics, ctx.metrics, ctx.config
+    monitor_box: dict[str, SpikeMonitor] = {}
+    rebuilt = asyncio.Event()  # the agent waits for the rebuild, so no call falls between the two
+    source = app.topic(topics.calls_classified, key_serializer="raw", value_serializer="raw",
+                       partitions=topics.partitions)
+
+    def monitor() -> SpikeMonitor:
+        if "m" not in monitor_box:
+            monitor_box["m"] = SpikeMonitor(load_alert_settings)
+        return monitor_box["m"]
+
+    @app.task
+    async def rebuild_spike_detector() -> None:
+        try:
+            if config.database_url:
+                monitor_box["m"] = await rebuild_from_database(config.database_url, config.cities)
+                publish(metrics, monitor_box["m"])
+                log.info("spike detector rebuilt from the stored calls of the last %d days", HISTORY_DAYS)
+        except Exception as exc:  # noqa: BLE001 — a fresh detector still works; say why it is fresh
+            log.warning("spike detector starts empty: could not read history from the database (%s)", exc)
+        finally:
+            rebuilt.set()
+
+    @app.agent(source, name="detect_spikes")
+    async def detect_spikes(stream):
+        await rebuilt.wait()
+        async for events in stream.take_events(config.batch_size, within=config.batch_within):
+            calls = []
+            for e in events:
+                try:
+                    calls.append(decode_classified_call(e.message.value or b""))
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    continue  # the store agent dead-letters undecodable records of this topic
+            m = monitor()
+            alerts = m.observe(calls)
+            futures = [await app.producer.send(topics.alerts, a.alert_id.encode(), encode(a), None, None, None)
+                       for a in alerts]
+            if futures:  # sent before the batch's offsets are committed: at-least-once
+                await asyncio.gather(*futures)
+            metrics.records_out.labels(topics.alerts).inc(len(alerts))
+            publish(metrics, m)
+
+
+def publish(metrics, m: SpikeMonitor) -> None:
+    """Set the spike gauges from the detector's latest reading of every series."""
+    for (agency, key), r in m.detector.readings.items():
+        labels = (agency, key.layer, key.area, key.route)
+        metrics.spike_observed.labels(*labels).set(r.observed)
+        metrics.spike_expected.labels(*labels).set(r.expected)
+        metrics.spike_upper_bound.labels(*labels).set(r.upper_bound)
+        metrics.spike_score.labels(*labels).set(r.score if math.isfinite(r.score) else 0.0)
+        metrics.spike_alert_firing.labels(*labels).set(1 if r.firing else 0)
+    for agency, n in m.windows.late.items():
+        metrics.spike_late_calls.labels(agency).set(n)
+
+
+_COVERAGE = """
+select date_bin($2::interval, received_at, timestamptz '2000-01-03 00:00:00+00') as start, count(*)
+from calls where agency = $1 and time_precision = 'second' and received_at >= $3 and received_at < $4
+group by 1
+"""
+_COUNTS = """
+select date_bin($2::interval, received_at, timestamptz '2000-01-03 00:00:00+00') as start,
+       layer, area, route, count(*)
+from call_areas
+where agency = $1 and eligible and time_precision = 'second' and route = any($5::text[])
+  and layer = any($6::text[]) and received_at >= $3 and received_at < $4
+group by 1, 2, 3, 4
+"""
+_OPEN_CALLS = """
+select incident_id, received_at, eligible, route, areas, policy_version
+from calls where agency = $1 and time_precision = 'second' and received_at >= $2
+"""
+
+
+async def rebuild_from_database(database_url: str, agencies) -> SpikeMonitor:
+    """The detector as if it had watched the stored calls of the last HISTORY_DAYS live."""
+    import asyncpg
+
+    from divert.spikes import rebuild_from_counts
+    from schemas import CadEvent, ClassifiedCall
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        windows, open_calls, latest = [], [], {}
+        for agency in agencies:
+            s = load_alert_settings(agency)
+            newest = await conn.fetchval(
+                "select max(received_at) from calls where agency = $1 and time_precision = 'second'", agency)
+            if newest is None:
+                continue
+            # windows the watermark has passed are rebuilt from counts; the open ones from calls
+            cut = _window_floor(newest - timedelta(minutes=s.allowed_lateness_minutes), s.window)
+            since = cut - timedelta(days=HISTORY_DAYS)
+            version = await conn.fetchval(
+                "select policy_version from calls where agency = $1 order by received_at desc limit 1", agency)
+            coverage = {r[0]: r[1] for r in await conn.fetch(_COVERAGE, agency, s.window, since, cut)}
+            layers = [la for la in s.layers if la != CITY_LAYER]
+            counts = [tuple(r) for r in await conn.fetch(
+                _COUNTS, agency, s.window, since, cut, list(s.routes), [*layers, CITY_LAYER])]
+            windows += closed_windows(agency, coverage, counts, version or "unknown", s.window)
+            latest[agency] = cut
+            for r in await conn.fetch(_OPEN_CALLS, agency, cut):
+                areas = msgspec.json.decode(r["areas"]) if isinstance(r["areas"], str) else (r["areas"] or {})
+                open_calls.append(ClassifiedCall(
+                    call=CadEvent(agency=agency, incident_id=r["incident_id"], source="911",
+                                  initial_type="stored", received_at=r["received_at"], areas=areas),
+                    apco_code=None, crosswalk_confidence=0.0, route=r["route"], eligible_initial=r["eligible"],
+                    eligible=r["eligible"], reasons=[], policy_version=r["policy_version"]))
+    finally:
+        await conn.close()
+    monitor = rebuild_from_counts(windows, load_alert_settings)
+    for agency, cut in latest.items():
+        monitor.windows.mark_closed(agency, cut)
+    monitor.windows.add(open_calls)  # the open windows, with their incident ids: no double count
+    return monitor
+
+
+def _window_floor(t: datetime, window: timedelta) -> datetime:
+    from divert.spikes import window_start
+
+    return window_start(t.astimezone(UTC), window)
+
+
