@@ -183,9 +183,9 @@ def main() -> None:
             print(f"  ratio seasonal/baseline false alerts: {base_rate / max(len(firing) / weeks(windows), 1e-9):.2f}")
 
     tz = settings.timezone
-    scenarios = [  # (layer, size, hours)
-        ("city", 0.5, 2), ("city", 0.5, 3), ("substation", 0.5, 3), ("substation", 1.0, 3),
-        ("substation", 2.0, 2), ("substation", 3.0, 1), ("city", 1.0, 1),
+    scenarios = [  # (layer, size, hours): the issue's +50% first, then the sizes it takes to be found
+        ("city", 0.5, 2), ("city", 0.5, 3), ("city", 1.0, 2), ("city", 2.0, 2), ("city", 3.0, 2),
+        ("substation", 0.5, 3), ("substation", 3.0, 2), ("substation", 6.0, 2),
     ]
     print("\nPlanted spikes (eligible calls of one route; size × normal for that series and hour)")
     print(f"  {'layer':<11}{'size':>6}{'hours':>6}{'spikes':>8}{'mean added/h':>14}"
@@ -212,7 +212,7 @@ def main() -> None:
             added += sum(s["added"] for s in spikes) / hours
         recall, base = float(np.mean(recalls)), float(np.mean(base_recalls))
         print(f"  {layer:<11}{'+' + format(size, '.0%'):>6}{hours:>6}{total:>8}{added / total:>14.1f}"
-              f"{recall:>8.2f}{np.mean(any_recalls):>10.2f}{np.nanmedian(delays):>13.0f}{base:>10.2f}"
+              f"{recall:>8.2f}{np.mean(any_recalls):>10.2f}{(np.nanmedian(delays) if not np.isnan(delays).all() else float('nan')):>13.0f}{base:>10.2f}"
               f"{recall / base if base else float('inf'):>7.2f}")
 
 

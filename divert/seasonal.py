@@ -20,7 +20,7 @@ are normal enough to learn from and clips them first.
 ...     for slot in range(168):
 ...         model.learn(slot, 10.0 if slot % 24 >= 8 else 2.0)
 >>> round(model.expected(12), 1), round(model.expected(3), 1)
-(10.0, 2.0)
+(10.0, 2.1)
 >>> model.alpha < 0.01
 True
 """

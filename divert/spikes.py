@@ -5,7 +5,10 @@ The path, all pure (no broker, no database):
 1. :class:`EventTimeWindows` counts classified calls into windows by **event time**
    (``received_at``). A window closes when the watermark — the latest event time seen for the
    agency minus an allowed lateness — passes its end, never by the worker's clock, so a replay
-   or a lagging consumer closes the same windows as a live feed. A window in which the agency
+   or a lagging consumer closes the same windows as a live feed. When the calls come from
+   several partitions, the latest time is the *least* of the partitions' latest times: a
+   consumer that reads one partition's backlog before the next must not close windows that
+   the other partitions still fill. A window in which the agency
    had no call at all is a gap in the feed (an outage, or history sampled only on some days),
    not a quiet hour: it is never emitted, so nothing learns zeros from it.
 2. :class:`SpikeDetector` takes each closed window's counts per series (agency × area layer ×
@@ -202,6 +205,7 @@ class _Open:
 @dataclass
 class _AgencyWindows:
     max_event: datetime | None = None
+    partition_max: dict = field(default_factory=dict)
     closed_until: datetime | None = None
     policy_version: str = ""
     open: dict = field(default_factory=dict)
@@ -213,10 +217,12 @@ class EventTimeWindows:
     def __init__(self, settings_for):
         self._settings_for = settings_for
         self._agencies: dict[str, _AgencyWindows] = {}
+        self.partitions: frozenset[int] = frozenset()  # the input partitions this worker reads
         self.late = Counter()        # per agency: calls older than a closed window (dropped here)
         self.day_only = Counter()    # per agency: calls known only to the day (no hourly window)
 
-    def add(self, calls: Iterable[ClassifiedCall]) -> None:
+    def add(self, calls: Iterable[ClassifiedCall], partition: int | None = None) -> None:
+        """Count calls (all read from ``partition`` when the source is partitioned)."""
         for c in calls:
             ev = c.call
             if ev.time_precision != "second":
@@ -238,15 +244,20 @@ class EventTimeWindows:
             state.policy_version = c.policy_version
             if state.max_event is None or t > state.max_event:
                 state.max_event = t
+            if partition is not None:
+                held = state.partition_max.get(partition)
+                if held is None or t > held:
+                    state.partition_max[partition] = t
 
     def close(self) -> list[ClosedWindow]:
         """Every window whose end the agency's watermark has passed, oldest first."""
         out = []
         for agency, state in self._agencies.items():
-            if state.max_event is None:
+            latest = self._latest(state)
+            if latest is None:
                 continue
             s = self._settings_for(agency)
-            watermark = state.max_event - timedelta(minutes=s.allowed_lateness_minutes)
+            watermark = latest - timedelta(minutes=s.allowed_lateness_minutes)
             for start in sorted(state.open):
                 end = start + s.window
                 if end > watermark:
@@ -256,6 +267,12 @@ class EventTimeWindows:
                 state.closed_until = end
         out.sort(key=lambda w: w.start)
         return out
+
+    def _latest(self, state: _AgencyWindows) -> datetime | None:
+        if not self.partitions:
+            return state.max_event
+        held = [state.partition_max.get(p) for p in self.partitions]
+        return None if any(t is None for t in held) else min(held)
 
     def mark_closed(self, agency: str, until: datetime, max_event: datetime | None = None) -> None:
         """After a rebuild: windows before ``until`` are done (their calls came from the database)."""
@@ -417,8 +434,8 @@ class SpikeMonitor:
             self._settings[agency] = self._settings_for(agency)
         return self._settings[agency]
 
-    def observe(self, calls: Iterable[ClassifiedCall]) -> list[Alert]:
-        self.windows.add(calls)
+    def observe(self, calls: Iterable[ClassifiedCall], partition: int | None = None) -> list[Alert]:
+        self.windows.add(calls, partition)
         return self.detector.update(self.windows.close())
 
     def to_bytes(self) -> bytes:
@@ -516,18 +533,22 @@ def frame_windows(df, settings: AlertSettings, agency: str | None = None) -> lis
     return closed_windows(agency, cov, counts, version, settings.window)
 
 
-def rebuild_from_counts(windows: Iterable[ClosedWindow], settings_for) -> SpikeMonitor:
+def rebuild_from_counts(windows: Iterable[ClosedWindow], settings_for,
+                        alerts: list[Alert] | None = None) -> SpikeMonitor:
     """A monitor whose state is what it would be had it seen these (stored) windows live.
 
-    ``settings_for`` is an :class:`AlertSettings` or a function agency → settings. Alerts
-    raised during the rebuild were raised (and stored) before; they are not returned, but a
-    series still firing at the end stays firing, so its resolution is sent when it comes.
+    ``settings_for`` is an :class:`AlertSettings` or a function agency → settings. The alerts
+    the history implies are appended to ``alerts`` when given (the caller sends those not yet
+    stored: their ids are deterministic); a series still firing at the end stays firing, so
+    its resolution is sent when it comes.
     """
     get = settings_for if callable(settings_for) else (lambda _agency: settings_for)
     monitor = SpikeMonitor(get)
     last: dict[str, ClosedWindow] = {}
     for w in sorted(windows, key=lambda w: w.start):
-        monitor.detector.update([w])
+        raised = monitor.detector.update([w])
+        if alerts is not None:
+            alerts.extend(raised)
         last[w.agency] = w
     for agency, w in last.items():
         monitor.windows.mark_closed(agency, w.end)

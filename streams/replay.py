@@ -20,6 +20,7 @@ import msgspec
 
 from divert.exceptions import InvalidRecord
 from divert.ingest import event_key
+from streams.sending import Outbox, produce_all
 
 _encode = msgspec.json.Encoder().encode
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,27 +86,24 @@ async def stored_keys(database_url: str, agency: str) -> set[bytes]:
 
 async def produce(items: list[ReplayItem], *, bootstrap: str, topic: str, speed: float | None,
                   chunk: int = 2000, on_progress: Callable[[int], None] = lambda n: None) -> int:
-    """Send the items in order, each chunk acknowledged before the next; return how many were sent."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all",
-                                max_batch_size=256 * 1024)
-    await producer.start()
-    acked = 0
+    """Send the items in order (at ``speed``× real time, or as fast as possible), each chunk
+    acknowledged before the next; return how many were sent."""
+    if not speed:
+        return await produce_all(bootstrap, topic, [(i.key, i.value) for i in items], chunk=chunk,
+                                 on_progress=on_progress)
+    outbox = Outbox(bootstrap)
+    t0_wall, t0_event = time.monotonic(), next((i.at for i in items if i.at), None)
     try:
-        t0_wall = time.monotonic()
-        t0_event = next((i.at for i in items if i.at), None)
         for begin in range(0, len(items), chunk):
-            futures = []
-            for item in items[begin:begin + chunk]:
-                if speed and item.at and t0_event:
+            part = items[begin:begin + chunk]
+            for item in part:
+                if item.at and t0_event:
                     due = t0_wall + (item.at - t0_event).total_seconds() / speed
                     if (wait := due - time.monotonic()) > 0:
                         await asyncio.sleep(wait)
-                futures.append(await producer.send(topic, item.value, key=item.key))
-            await asyncio.gather(*futures)
-            acked = begin + len(futures)
-            on_progress(len(futures))
+                await outbox.enqueue(topic, [(item.key, item.value)])
+            await outbox.flush()
+            on_progress(len(part))
     finally:
-        await producer.stop()
-    return acked
+        await outbox.close()
+    return len(items)

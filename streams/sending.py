@@ -9,7 +9,7 @@ is acknowledged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
 
@@ -49,3 +49,24 @@ class Outbox:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+async def produce_all(bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]], *,
+                      chunk: int = 2000, on_progress: Callable[[int], None] = lambda n: None) -> int:
+    """Send pre-encoded records in order, each chunk acknowledged before the next."""
+    from aiokafka.errors import KafkaError
+
+    from streams.exceptions import StreamError
+
+    outbox = Outbox(bootstrap)
+    try:
+        for begin in range(0, len(records), chunk):
+            part = records[begin:begin + chunk]
+            await outbox.enqueue(topic, part)
+            await outbox.flush()
+            on_progress(len(part))
+        return len(records)
+    except KafkaError as exc:
+        raise StreamError(f"could not produce to {topic} on {bootstrap}: {exc}") from exc
+    finally:
+        await outbox.close()

@@ -43,7 +43,8 @@ def attach(app, ctx) -> None:
     async def rebuild_spike_detector() -> None:
         try:
             if config.database_url:
-                monitor_box["m"] = await rebuild_from_database(config.database_url, config.cities)
+                monitor_box["m"], unsent = await rebuild_from_database(config.database_url, config.cities)
+                await _send(app, topics.alerts, unsent)
                 publish(metrics, monitor_box["m"])
                 log.info("spike detector rebuilt from the stored calls of the last %d days", HISTORY_DAYS)
         except Exception as exc:  # noqa: BLE001 — a fresh detector still works; say why it is fresh
@@ -55,20 +56,29 @@ def attach(app, ctx) -> None:
     async def detect_spikes(stream):
         await rebuilt.wait()
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            calls = []
+            m = monitor()
+            # the watermark is the least of the partitions' latest event times (divert.spikes)
+            m.windows.partitions = frozenset(
+                tp.partition for tp in app.consumer.assignment() if tp.topic == source.get_topic_name())
+            by_partition: dict[int, list] = {}
             for e in events:
                 try:
-                    calls.append(decode_classified_call(e.message.value or b""))
+                    call = decode_classified_call(e.message.value or b"")
                 except (msgspec.ValidationError, msgspec.DecodeError):
-                    continue  # the store agent dead-letters undecodable records of this topic
-            m = monitor()
-            alerts = m.observe(calls)
-            futures = [await app.producer.send(topics.alerts, a.alert_id.encode(), encode(a), None, None, None)
-                       for a in alerts]
-            if futures:  # sent before the batch's offsets are committed: at-least-once
-                await asyncio.gather(*futures)
+                    continue  # the store dead-letters undecodable records of this topic
+                by_partition.setdefault(e.message.partition, []).append(call)
+            alerts = []
+            for partition, calls in by_partition.items():
+                alerts += m.observe(calls, partition)
+            await _send(app, topics.alerts, alerts)
             metrics.records_out.labels(topics.alerts).inc(len(alerts))
             publish(metrics, m)
+
+
+async def _send(app, topic: str, alerts) -> None:
+    futures = [await app.producer.send(topic, a.alert_id.encode(), encode(a), None, None, None) for a in alerts]
+    if futures:  # sent before the batch's offsets are committed: at-least-once
+        await asyncio.gather(*futures)
 
 
 def publish(metrics, m: SpikeMonitor) -> None:
@@ -103,8 +113,10 @@ from calls where agency = $1 and time_precision = 'second' and received_at >= $2
 """
 
 
-async def rebuild_from_database(database_url: str, agencies) -> SpikeMonitor:
-    """The detector as if it had watched the stored calls of the last HISTORY_DAYS live."""
+async def rebuild_from_database(database_url: str, agencies) -> tuple[SpikeMonitor, list]:
+    """The detector as if it had watched the stored calls of the last HISTORY_DAYS live, and the
+    alerts that history implies but the alerts table does not hold yet (the store may have
+    written calls this agent had not yet counted, e.g. on a first start after a backfill)."""
     import asyncpg
 
     from divert.spikes import rebuild_from_counts
@@ -137,13 +149,18 @@ async def rebuild_from_database(database_url: str, agencies) -> SpikeMonitor:
                                   initial_type="stored", received_at=r["received_at"], areas=areas),
                     apco_code=None, crosswalk_confidence=0.0, route=r["route"], eligible_initial=r["eligible"],
                     eligible=r["eligible"], reasons=[], policy_version=r["policy_version"]))
+        implied: list = []
+        monitor = rebuild_from_counts(windows, load_alert_settings, implied)
+        stored = {(r[0], r[1]) for r in await conn.fetch(
+            "select alert_id, state from alerts where alert_id = any($1::text[])",
+            list({a.alert_id for a in implied}))} if implied else set()
     finally:
         await conn.close()
-    monitor = rebuild_from_counts(windows, load_alert_settings)
+    unsent = [a for a in implied if (a.alert_id, a.state) not in stored]
     for agency, cut in latest.items():
         monitor.windows.mark_closed(agency, cut)
     monitor.windows.add(open_calls)  # the open windows, with their incident ids: no double count
-    return monitor
+    return monitor, unsent
 
 
 def _window_floor(t: datetime, window: timedelta) -> datetime:

@@ -54,7 +54,7 @@ def replay(city: str, input_path: Path | None) -> None:
     """Produce every row as a CrimeReport to crime.reports (key agency:report_id); rows that
     cannot be read go to the dead-letter topic with the reason. The worker stores them."""
     from schemas import encode
-    from streams.crime import produce_records
+    from streams.sending import produce_all
     from streams.topics import Topics, ensure_topics
 
     svc = services()
@@ -62,9 +62,9 @@ def replay(city: str, input_path: Path | None) -> None:
     _, batch = read_reports(city, input_path, source_topic=f"file:{input_path or city}")
     asyncio.run(ensure_topics(svc.kafka_bootstrap, [topics.crime_reports, topics.deadletter], topics.partitions))
     batch.reports.sort(key=lambda r: r.occurred_at)
-    sent = asyncio.run(produce_records(svc.kafka_bootstrap, topics.crime_reports,
+    sent = asyncio.run(produce_all(svc.kafka_bootstrap, topics.crime_reports,
                                        [(f"{r.agency}:{r.report_id}".encode(), encode(r)) for r in batch.reports]))
-    dead = asyncio.run(produce_records(svc.kafka_bootstrap, topics.deadletter,
+    dead = asyncio.run(produce_all(svc.kafka_bootstrap, topics.deadletter,
                                        [(None, encode(d)) for d in batch.dead_letters]))
     offences = sum(r.count for r in batch.reports)
     click.echo(f"sent {sent:,} crime reports ({offences:,} offences) to {topics.crime_reports}; "

@@ -22,16 +22,18 @@ from divert.evaluation.outcomes import OUTCOMES
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write the HTML report here")
 @click.option("--placebo-runs", default=20, show_default=True, help="fake start dates tried before the real one")
 @click.option("--displacement", help="wdd: comma-separated areas next to the program's where calls may move")
+@click.option("--end", help="use only days before this date (YYYY-MM-DD), e.g. before a re-districting")
 @click.option("--store/--no-store", default=True, show_default=True,
               help="save the result for the program dashboard")
-def command(program_name, outcome, method, output, placebo_runs, displacement, store) -> None:
+def command(program_name, outcome, method, output, placebo_runs, displacement, end, store) -> None:
     """Estimate the program's effect on an outcome with a 95% interval and a placebo check.
 
     Rates are per day with data: cities that publish only some days of each month are
     compared on those days, never on monthly totals.
     """
     result, text = asyncio.run(_evaluate(program_name, outcome, method, placebo_runs,
-                                         [a.strip() for a in (displacement or "").split(",") if a.strip()], store))
+                                         [a.strip() for a in (displacement or "").split(",") if a.strip()],
+                                         end, store))
     from divert.evaluation.report import render
 
     click.echo("\n\n".join(text))
@@ -40,7 +42,7 @@ def command(program_name, outcome, method, output, placebo_runs, displacement, s
         click.echo(f"\nreport: {output}")
 
 
-async def _evaluate(name, outcome, method, placebo_runs, displacement, store):
+async def _evaluate(name, outcome, method, placebo_runs, displacement, end, store):
     import asyncpg
 
     from divert.adapters import load_adapter
@@ -58,13 +60,15 @@ async def _evaluate(name, outcome, method, placebo_runs, displacement, store):
     try:
         program = await load_program(conn, name)
         timezone = load_adapter(program.agency).mapping.timezone
-        panel = await load_panel(conn, program, outcome, timezone)
+        import pandas as pd
+
+        panel = await load_panel(conn, program, outcome, timezone, pd.Timestamp(end) if end else None)
         estimate, placebo = evaluate(panel, method, placebo_runs=placebo_runs, displacement=displacement)
         spec = get(outcome)
         notes = [f"{len(panel.days)} days with data between {panel.days.min():%Y-%m-%d} and "
                  f"{panel.days.max():%Y-%m-%d} (local days, {timezone}); days holding under a quarter of a "
                  "median day's calls are treated as partial and left out.",
-                 f"Untreated areas compared: {', '.join(panel.control_areas) or 'none'}."]
+                 f"Untreated areas compared: {', '.join(panel.control_areas) or 'none'}.", *panel.notes]
         result = EvaluationResult(program, outcome, describe(outcome, program.routes), spec.unit, estimate,
                                   placebo, panel.policy_versions, tuple(notes))
         text = summary(result)

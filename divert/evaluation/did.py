@@ -33,7 +33,7 @@ def _demean_two_way(values: np.ndarray) -> np.ndarray:
 
 def difference_in_differences(panel: DailyPanel, *, alpha: float = 0.05) -> Estimate:
     panel.require(control=True)
-    wide = panel.wide()
+    wide = panel.wide()[sorted(panel.treated) + panel.control_areas]
     if wide.isna().any().any():  # a continuous outcome with missing area-days: drop those days
         wide = wide.dropna()
     days = pd.DatetimeIndex(wide.index)

@@ -62,6 +62,9 @@ class DailyPanel:
     treated_override: pd.Series | None = None
     policy_versions: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # areas left out of the comparison: they have no calls on a long run of observed days at the
+    # start or the end of the series (an area created or dissolved by a re-districting)
+    excluded: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, frame: pd.DataFrame, *, treated: Iterable[str], start, outcome: str,
@@ -86,9 +89,10 @@ class DailyPanel:
             treated_series = treated_series.copy()
             treated_series.index = pd.to_datetime(treated_series.index).tz_localize(None).normalize()
             treated_series = treated_series.reindex(day_index)
+        excluded, notes = _unstable_areas(data, treated)
         return cls(data=data, treated=treated, start=pd.Timestamp(start).tz_localize(None).normalize(),
                    outcome=outcome, kind=kind, treated_override=treated_series,
-                   policy_versions=tuple(sorted(set(policy_versions))))
+                   policy_versions=tuple(sorted(set(policy_versions))), notes=notes, excluded=excluded)
 
     # -- views -----------------------------------------------------------------------------------
     @property
@@ -101,7 +105,7 @@ class DailyPanel:
 
     @property
     def control_areas(self) -> list[str]:
-        return [a for a in self.areas if a not in self.treated]
+        return [a for a in self.areas if a not in self.treated and a not in self.excluded]
 
     @property
     def n_treated(self) -> int:
@@ -154,3 +158,27 @@ class DailyPanel:
                 f"at least {min_pre} before and {min_post} after are needed")
         if control and self.n_control < 1:
             raise EvaluationError("no untreated areas in this layer to compare with")
+
+
+def _unstable_areas(data: pd.DataFrame, treated: frozenset[str], share: float = 0.1) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Areas silent on the first or last ``share`` of the observed days (created or dissolved).
+
+    >>> d = pd.DataFrame({"day": list(pd.date_range("2024-01-01", periods=20)) * 2,
+    ...                   "area": ["A"] * 20 + ["NEW"] * 20, "value": [5.0] * 20 + [0.0] * 10 + [3.0] * 10})
+    >>> _unstable_areas(d, frozenset({"A"}))[0]
+    frozenset({'NEW'})
+    """
+    wide = data.pivot(index="day", columns="area", values="value").sort_index().fillna(0)
+    n = max(int(len(wide) * share), 1)
+    out, notes = set(), []
+    for area in wide.columns:
+        col = wide[area]
+        if col.sum() > 0 and ((col.iloc[:n] == 0).all() or (col.iloc[-n:] == 0).all()):
+            first, last = col[col > 0].index.min(), col[col > 0].index.max()
+            notes.append(f"Area {area} has calls only from {first:%Y-%m-%d} to {last:%Y-%m-%d}: the layer's "
+                         "areas changed (a re-districting?), so it is left out of the comparison"
+                         + (" — and it is a program area: the before/after is not like for like" if area in treated else "")
+                         + ".")
+            if area not in treated:
+                out.add(area)
+    return frozenset(out), tuple(notes)

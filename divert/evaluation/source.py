@@ -32,8 +32,9 @@ async def load_program(conn, name: str) -> ProgramInfo:
                        start, row["description"])
 
 
-async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: str) -> DailyPanel:
-    """The outcome per area of the program's layer per observed local day."""
+async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: str,
+                     end: pd.Timestamp | None = None) -> DailyPanel:
+    """The outcome per area of the program's layer per observed local day (before ``end``)."""
     outcome = outcomes.get(outcome_name)
     city_days = await conn.fetch(
         "select (received_at at time zone $2)::date as day, count(*) as calls from call_areas "
@@ -41,6 +42,8 @@ async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: st
     if not city_days:
         raise EvaluationError(f"no stored calls for {program.agency}: replay its history first")
     days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in city_days}))
+    if end is not None:
+        days = days[days < pd.Timestamp(end)]
     # the outcome's aggregate may use the program's routes ($routes): always bind them, as $4
     value_sql = outcome.sql_value.replace("$routes", "$4")
     rows = await conn.fetch(

@@ -65,6 +65,7 @@ async def seed_san_antonio(dsn: str, shared_data, every: int = EVERY) -> dict:
         for i in range(0, len(calls), 10_000):
             await write_calls(conn, calls[i:i + 10_000])
         await write_officer_activity(conn, activities)
+        await conn.execute("analyze")  # fresh statistics, as autovacuum would give a live database
         span = await conn.fetchrow("select min(received_at) lo, max(received_at) hi from calls")
     finally:
         await conn.close()
@@ -210,8 +211,12 @@ def _two_districts(dsn) -> list[str]:
     async def go():
         conn = await asyncpg.connect(dsn)
         try:
+            # the two districts busiest in the last hour of the data, so 'last hour' panels have calls
             return [r[0] for r in await conn.fetch(
-                "select area from call_areas where layer = 'district' group by 1 order by count(*) desc limit 2")]
+                "select area from call_areas where layer = 'district' and source <> 'officer_initiated' "
+                "and route in ('crisis', 'police') "
+                "and received_at > (select max(received_at) from calls) - interval '1 hour' "
+                "group by 1 order by count(*) desc, 1 limit 2")]
         finally:
             await conn.close()
 
