@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests use as real peers: kcat (a Kafka client no one here wrote), Prometheus
-# and Alertmanager (promtool/amtool config checks, rule tests). Node.js/npm run PGlite with TimescaleDB.
-DEBIAN_PACKAGES := kcat prometheus prometheus-alertmanager
+# and Alertmanager (promtool/amtool config checks, rule tests), Chromium (reports render with their
+# charts). Node.js/npm run PGlite with TimescaleDB.
+DEBIAN_PACKAGES := kcat prometheus prometheus-alertmanager chromium
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

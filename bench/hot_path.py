@@ -56,6 +56,7 @@ from bench.common import (
     stamped,
     worker_env,
 )
+from streams.topics import Topics
 
 PREFIX = "bench."
 ENGINES = {  # name → (label, what it does)
@@ -75,6 +76,7 @@ def canonical_topics(prefix: str) -> tuple[str, str]:
 def run_divert(running, n: int, logs: Path, *, workers: int = 1, prefix: str = PREFIX,
                app_id: str = "bench-divert") -> tuple[Run, list[Process]]:
     env = worker_env(running, prefix)
+    ensure_topics(running.broker_bootstrap, Topics(prefix).all([CITY]))  # so they can be counted from the start
     procs = [Process(f"divert worker {i + 1}", divert_cmd("--no-store", "--app-id", app_id), env,
                      logs / f"{app_id}-{i + 1}.log") for i in range(workers)]
     label = "divert worker" if workers == 1 else f"divert worker ×{workers}"

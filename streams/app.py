@@ -100,7 +100,7 @@ def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
     from consumers.db.sink import Database
     from streams import ingest, store
     from streams.batch_consumer import BatchConsumer
-    from streams.sending import Outbox
+    from streams.sending import Outbox, OutboxService
 
     config = ctx.config
 
@@ -110,6 +110,7 @@ def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
     common = dict(bootstrap=config.bootstrap, session_timeout=config.session_timeout,
                   max_records=config.batch_size, poll_ms=int(config.batch_within * 1000), on_lag=on_lag)
     outbox = Outbox(config.bootstrap)
+    app.add_dependency(OutboxService(outbox))  # started first, so stopped after the consumers
     app.add_dependency(BatchConsumer(
         name="ingest", group_id=f"{config.app_id}.ingest",
         topics=[config.topics.raw(c) for c in config.cities], handle=ingest.handler(ctx, outbox), **common))

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from mode import Service
 
 
 class Outbox:
@@ -49,6 +50,17 @@ class Outbox:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+class OutboxService(Service):
+    """Closes an Outbox when the Faust app stops (after the consumers that use it)."""
+
+    def __init__(self, outbox: Outbox, **kwargs):
+        super().__init__(**kwargs)
+        self.outbox = outbox
+
+    async def on_stop(self) -> None:
+        await self.outbox.close()
 
 
 async def produce_all(bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes]], *,

@@ -20,7 +20,7 @@ from schemas.records import BLOCK_ADDRESS_PATTERN
 from tests.records import classified_call
 
 TABLES = {"calls", "call_areas", "officer_activity", "crime_reports", "dead_letters", "alerts", "programs",
-          "schema_migrations"}
+          "program_evaluations", "program_evaluation_days", "schema_migrations"}
 METRICS = ("call_metrics_1m", "call_metrics_1h", "call_metrics_1d")
 CALL_METRICS_COLUMNS = [
     "bucket", "agency", "policy_version", "layer", "area", "route", "source", "calls",
