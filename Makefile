@@ -36,10 +36,10 @@ test-slow: install system-deps
 lint: install
 	$(BIN)/ruff check divert schemas streams consumers tests bench
 
+# CITY=milwaukee make demo for another city; DEMO_ARGS=--exit to stop when the replay is stored
+CITY ?= san_antonio
 demo: install
-	$(BIN)/divert stack up
-	$(BIN)/divert db migrate
-	@echo "The stack stays up: stop it with '$(BIN)/divert stack down'."
+	$(BIN)/divert demo --city $(CITY) $(DEMO_ARGS)
 
 bench: install
 	$(BIN)/python -m bench

@@ -54,6 +54,7 @@ from bench.common import (
     run_engine,
     say,
     stamped,
+    stop_cleanly_on_sigterm,
     worker_env,
 )
 from streams.topics import Topics
@@ -196,6 +197,7 @@ def main() -> None:
     p.add_argument("--latency-seconds", type=float, default=30.0, help="0: skip the latency run")
     p.add_argument("--logs", type=Path, default=None, help="folder for the engines' logs")
     args = p.parse_args()
+    stop_cleanly_on_sigterm()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if "aiokafka" not in engines:
         engines.append("aiokafka")  # the baseline every ratio is against

@@ -50,12 +50,13 @@ class Normalized(NamedTuple):
 class _Column:
     """A compiled FieldSpec: aliases, extra strip characters and an optional regex."""
 
-    __slots__ = ("columns", "strip", "regex")
+    __slots__ = ("columns", "strip", "regex", "template")
 
     def __init__(self, spec: FieldSpec):
         self.columns = spec.columns
         self.strip = spec.strip or None
         self.regex = re.compile(spec.regex) if spec.regex else None
+        self.template = spec.template
 
     def get(self, raw: Mapping, rid: str | None) -> str | None:
         text = raw_text(raw, self.columns, rid)
@@ -66,6 +67,8 @@ class _Column:
         if self.regex is not None and text is not None:
             m = self.regex.search(text)
             text = (m.group(1) if m.re.groups else m.group(0)) if m else None
+        if self.template is not None and text is not None:
+            text = self.template.format(text)
         return text
 
 

@@ -85,6 +85,10 @@ class CrimeMapping(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     harm_default: float = 1.0
     harm_source: str = ""                 # where the weights come from, shown in reports
     private_columns: list[str] = []
+    # offences that mostly come to light through police action (narcotics, weapons …): burden
+    # counts them as enforcement, not as crime, where a city has no officer-activity feed
+    enforcement_offenses: list[str] = []
+    not_ranked: dict[str, list[str]] = {}  # layer -> areas never ranked (e.g. a non-patrol district)
 
 
 def _next_period(start_utc: datetime, period: str, tz_name: str) -> datetime | None:

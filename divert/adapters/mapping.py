@@ -35,6 +35,7 @@ class FieldSpec(Struct, forbid_unknown_fields=True, frozen=True):
     column: str | list[str]
     strip: str = ""           # extra characters stripped from both ends, e.g. "-" for "--THEFT"
     regex: str | None = None  # keep the first group (or the whole match); no match = no value
+    template: str | None = None  # then format the value: "{}0" turns Chicago beat digits "142" into sector "1420"
 
     @property
     def columns(self) -> tuple[str, ...]:
