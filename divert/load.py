@@ -129,9 +129,9 @@ def cad_batches(adapter, classifier, paths: Sequence[Path], *, start: datetime |
 
 
 def crime_batches(adapter, paths: Sequence[Path], *, start: datetime | None = None,
-                  end: datetime | None = None, size: int = DEFAULT_BATCH,
-                  skipped: list[int] | None = None) -> Iterator[LoadBatch]:
-    """Crime reports and dead letters of a city's crime files, a batch at a time."""
+                  end: datetime | None = None, size: int = DEFAULT_BATCH) -> Iterator[LoadBatch]:
+    """Crime reports and dead letters of a city's crime files, a batch at a time (a row that
+    cannot be read is dead-lettered whatever the window: its time may be what is unreadable)."""
     for path in paths:
         source = source_name(path)
         for part in batched(adapter.read_raw(path), size):
@@ -140,10 +140,6 @@ def crime_batches(adapter, paths: Sequence[Path], *, start: datetime | None = No
                 try:
                     report = adapter.normalize(raw)
                 except InvalidRecord as err:
-                    if start or end:
-                        if skipped is not None:
-                            skipped.append(1)
-                        continue
                     out.dead_letters.append(dead_letter(json.dumps(raw), source_topic=source, error=err,
                                                         agency=adapter.agency,
                                                         private_columns=adapter.mapping.private_columns))

@@ -1,0 +1,353 @@
+"""A city's cost model: what a police unit-hour costs, what the alternative responders cost, and
+how many unit-minutes a call takes where the city's data cannot tell (``reference/costs/<city>.yaml``).
+
+Every figure carries its source and year; a figure divert or the user assumed says so
+(``assumption: true``), and reports mark it. Ranges are low / central / high readings of the
+same sources, never a confidence interval.
+
+>>> m = load_model("seattle")
+>>> m.fiscal_year, m.police_unit_hour.rate.rounded(2)
+(2020, Range(low=78.6, central=93.34, high=131.39))
+>>> print(m.police_unit_hour.scenarios["low"].explain(2080))  # doctest: +NORMALIZE_WHITESPACE
+$120,329,345 (Patrol Operations / Emergency (911) Response Services) ÷ 736 FTE
+(721 Emergency (911) Response Services, sworn + 15 Emergency (911) Response Services, civilian)
+÷ 2,080 paid hours = $78.60 per unit-hour
+>>> m.on_scene.minutes("WELFARE", officer_initiated=False).rounded(2)
+Range(low=32.4, central=55.08, high=82.62)
+>>> m.on_scene.category("NOT-A-CODE")
+'default'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from divert.exceptions import ConfigError
+from divert.paths import reference_dir
+
+STAGES = ("all", "eligible_initial", "eligible")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Low, central and high readings of one figure."""
+
+    low: float
+    central: float
+    high: float
+
+    def __mul__(self, other: Range | float) -> Range:
+        if isinstance(other, Range):
+            return Range(self.low * other.low, self.central * other.central, self.high * other.high)
+        return Range(self.low * other, self.central * other, self.high * other)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: Range) -> Range:
+        return Range(self.low + other.low, self.central + other.central, self.high + other.high)
+
+    def rounded(self, digits: int = 2) -> Range:
+        return Range(round(self.low, digits), round(self.central, digits), round(self.high, digits))
+
+    @staticmethod
+    def flat(value: float) -> Range:
+        return Range(value, value, value)
+
+
+ZERO = Range(0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Line:
+    line: str
+    amount: float
+    share: float = 1.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One reading of the loaded cost: budget lines ÷ FTE ÷ paid hours."""
+
+    name: str
+    reading: str
+    dollars: tuple[Line, ...]
+    fte: tuple[Line, ...]           # amount = head count
+
+    def dollars_total(self) -> float:
+        return sum(d.amount * d.share for d in self.dollars)
+
+    def fte_total(self) -> float:
+        return sum(f.amount for f in self.fte)
+
+    def rate(self, paid_hours: float) -> float:
+        return self.dollars_total() / self.fte_total() / paid_hours
+
+    def explain(self, paid_hours: float) -> str:
+        def money(d: Line) -> str:
+            return f"${d.amount:,.0f} × {d.share:.2%}" if d.share != 1 else f"${d.amount:,.0f}"
+
+        dollars = " + ".join(f"{money(d)} ({d.line})" for d in self.dollars)
+        if len(self.dollars) > 1:
+            dollars = f"({dollars}) = ${self.dollars_total():,.0f}"
+        fte = " + ".join(f"{f.amount:,.0f} {f.line}" for f in self.fte)
+        return (f"{dollars} ÷ {self.fte_total():,.0f} FTE ({fte}) ÷ {paid_hours:,.0f} paid hours "
+                f"= ${self.rate(paid_hours):,.2f} per unit-hour")
+
+
+@dataclass(frozen=True)
+class PoliceUnitHour:
+    rate: Range
+    source: str
+    year: int
+    method: str                      # 'derived' | 'entered'
+    paid_hours: float | None = None
+    paid_hours_source: str = ""
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+
+    def derivation(self) -> list[str]:
+        if self.method == "entered":
+            return [f"entered: low ${self.rate.low:,.2f}, central ${self.rate.central:,.2f}, "
+                    f"high ${self.rate.high:,.2f} per unit-hour ({self.source}, {self.year})"]
+        return [f"{name}: {s.reading}: {s.explain(self.paid_hours)}" for name, s in self.scenarios.items()]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """An alternative responder for one route, priced per team-hour (or per call)."""
+
+    route: str
+    name: str
+    cost_per_hour: Range | None       # a team on duty for an hour
+    cost_per_call: Range | None
+    responders_per_team: int
+    derivation: str
+    source: str
+    year: int | None
+    assumption: bool
+    service_minutes: float
+    service_source: str
+    service_assumption: bool
+    target_minutes: float
+    target_share: float
+
+
+@dataclass(frozen=True)
+class CategoryMinutes:
+    units: float
+    minutes: float
+
+    def unit_minutes(self, high_factor: float) -> Range:
+        central = self.units * self.minutes
+        return Range(self.minutes, central, central * high_factor)
+
+
+@dataclass(frozen=True)
+class OnScene:
+    """Assumed police unit-minutes per call by category, for calls with no clear time."""
+
+    source: str
+    year: int | None
+    assumption: bool
+    high_factor: float
+    high_factor_source: str
+    categories: dict[str, tuple[CategoryMinutes | None, CategoryMinutes | None]]   # (other, police-initiated)
+    codes: dict[str, str]             # APCO code -> category
+    file: str = ""
+
+    def category(self, apco_code: str | None) -> str:
+        return self.codes.get(apco_code or "", "default")
+
+    def minutes(self, apco_code: str | None, *, officer_initiated: bool) -> Range:
+        other, police = self.categories[self.category(apco_code)]
+        default_other, default_police = self.categories["default"]
+        chosen = (police or default_police) if officer_initiated else (other or default_other)
+        return chosen.unit_minutes(self.high_factor)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    city: str
+    fiscal_year: int
+    currency: str
+    police_unit_hour: PoliceUnitHour
+    alternatives: dict[str, Alternative]
+    on_scene: OnScene
+    path: str = ""
+
+    @property
+    def version(self) -> str:
+        """What a stored figure names as its model: city, fiscal year and file."""
+        return f"{self.city}-FY{self.fiscal_year}"
+
+
+def costs_dir() -> Path:
+    return reference_dir() / "costs"
+
+
+def available_models() -> list[str]:
+    return sorted(p.stem for p in costs_dir().glob("*.yaml") if not p.stem.startswith("on_scene"))
+
+
+def _range(doc, where: str) -> Range:
+    try:
+        if isinstance(doc, int | float):
+            return Range.flat(float(doc))
+        r = Range(float(doc["low"]), float(doc["central"]), float(doc["high"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected a number or low, central, high: {exc}") from exc
+    if not 0 <= r.low <= r.central <= r.high:
+        raise ConfigError(f"{where}: expected 0 <= low <= central <= high, got {r}")
+    return r
+
+
+def _lines(items, where: str, key: str) -> tuple[Line, ...]:
+    if not items:
+        raise ConfigError(f"{where}: at least one line is needed")
+    try:
+        return tuple(Line(str(i["line"]).strip(), float(i[key]), float(i.get("share", 1))) for i in items)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: each line needs 'line' and '{key}': {exc}") from exc
+
+
+def _police_unit_hour(doc, where: str) -> PoliceUnitHour:
+    if not isinstance(doc, dict) or not doc.get("source") or not doc.get("year"):
+        raise ConfigError(f"{where}: police_unit_hour needs 'source' and 'year' (every figure names both)")
+    source, year = " ".join(str(doc["source"]).split()), int(doc["year"])
+    if "entered" in doc:
+        return PoliceUnitHour(_range(doc["entered"], f"{where}: police_unit_hour.entered"), source, year, "entered")
+    paid = doc.get("paid_hours_per_fte") or {}
+    try:
+        paid_hours = float(paid["value"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: police_unit_hour.paid_hours_per_fte.value is needed to derive a rate") from exc
+    scenarios = {}
+    for name in ("low", "central", "high"):
+        s = (doc.get("scenarios") or {}).get(name)
+        if not s:
+            raise ConfigError(f"{where}: police_unit_hour.scenarios.{name} is missing (or use 'entered')")
+        scenarios[name] = Scenario(name, " ".join(str(s.get("reading", "")).split()),
+                                   _lines(s.get("dollars"), f"{where}: scenarios.{name}.dollars", "amount"),
+                                   _lines(s.get("fte"), f"{where}: scenarios.{name}.fte", "count"))
+        if scenarios[name].fte_total() <= 0:
+            raise ConfigError(f"{where}: scenarios.{name}: FTE must be positive")
+    rates = [scenarios[n].rate(paid_hours) for n in ("low", "central", "high")]
+    if not rates[0] <= rates[1] <= rates[2]:
+        raise ConfigError(f"{where}: the derived rates are not low <= central <= high: {rates}")
+    return PoliceUnitHour(Range(*rates), source, year, "derived", paid_hours,
+                          " ".join(str(paid.get("source", "")).split()), scenarios)
+
+
+def _alternative(route: str, doc, where: str) -> Alternative:
+    w = f"{where}: alternatives.{route}"
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{w}: expected a mapping")
+    team = int(doc.get("responders_per_team", 1))
+    per_hour = per_call = None
+    sources, assumption, year = [], bool(doc.get("assumption", False)), None
+    if "hourly_pay" in doc:
+        pay, load = doc["hourly_pay"], doc.get("load_factor") or {"low": 1, "central": 1, "high": 1}
+        for part, name in ((pay, "hourly_pay"), (load, "load_factor")):
+            if not isinstance(part, dict) or not part.get("source"):
+                raise ConfigError(f"{w}.{name}: needs 'source' (say where the figure comes from)")
+            sources.append(" ".join(str(part["source"]).split()))
+            assumption |= bool(part.get("assumption", False))
+        year = pay.get("year")
+        pay_r, load_r = _range(pay, f"{w}.hourly_pay"), _range(load, f"{w}.load_factor")
+        per_hour = pay_r * load_r * team
+        derivation = (f"{team} responder(s) × hourly pay ${pay_r.low:,.2f} / ${pay_r.central:,.2f} / "
+                      f"${pay_r.high:,.2f} × load factor {load_r.low:g} / {load_r.central:g} / {load_r.high:g} "
+                      f"= ${per_hour.low:,.2f} / ${per_hour.central:,.2f} / ${per_hour.high:,.2f} per team-hour "
+                      "(low / central / high)")
+    elif "cost_per_hour" in doc or "cost_per_call" in doc:
+        key = "cost_per_hour" if "cost_per_hour" in doc else "cost_per_call"
+        part = doc[key]
+        if not isinstance(part, dict) or not part.get("source"):
+            raise ConfigError(f"{w}.{key}: needs 'source'")
+        sources.append(" ".join(str(part["source"]).split()))
+        assumption |= bool(part.get("assumption", False))
+        year = part.get("year")
+        r = _range(part, f"{w}.{key}")
+        per_hour, per_call = (r, None) if key == "cost_per_hour" else (None, r)
+        derivation = f"entered {key.replace('_', ' ')}: ${r.low:,.2f} / ${r.central:,.2f} / ${r.high:,.2f}"
+    else:
+        raise ConfigError(f"{w}: give hourly_pay (+ load_factor), cost_per_hour or cost_per_call, each with its source")
+    service = doc.get("service_minutes") or {}
+    try:
+        service_minutes = float(service["value"] if isinstance(service, dict) else service)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{w}.service_minutes: expected value (minutes a team is busy per call) and source") from exc
+    return Alternative(
+        route, str(doc.get("name") or route), per_hour, per_call, team, derivation, "; ".join(sources),
+        int(year) if year else None, assumption, service_minutes,
+        " ".join(str(service.get("source", "")).split()) if isinstance(service, dict) else "",
+        bool(service.get("assumption", True)) if isinstance(service, dict) else True,
+        float(doc.get("target_minutes", 15)), float(doc.get("target_share", 0.8)))
+
+
+def load_on_scene(name: str, base: Path | None = None) -> OnScene:
+    path = (base or costs_dir()) / name
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the on-scene minutes: {exc}") from exc
+    if not doc.get("source"):
+        raise ConfigError(f"{path}: 'source' is required")
+
+    def minutes(d, where):
+        if not d:
+            return None
+        try:
+            return CategoryMinutes(float(d["units"]), float(d["minutes"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: {where}: expected units and minutes") from exc
+
+    categories, codes = {}, {}
+    for name_, c in (doc.get("categories") or {}).items():
+        categories[name_] = (minutes(c.get("other_initiated"), name_), minutes(c.get("police_initiated"), name_))
+        for code in c.get("codes") or ():
+            if str(code) in codes:
+                raise ConfigError(f"{path}: APCO code {code} is in two categories ({codes[str(code)]}, {name_})")
+            codes[str(code)] = name_
+    d = doc.get("default") or {}
+    categories["default"] = (minutes(d.get("other_initiated"), "default"), minutes(d.get("police_initiated"), "default"))
+    if categories["default"][0] is None or categories["default"][1] is None:
+        raise ConfigError(f"{path}: 'default' needs other_initiated and police_initiated minutes")
+    return OnScene(" ".join(str(doc["source"]).split()), doc.get("year"), bool(doc.get("assumption", True)),
+                   float(doc.get("high_factor", 1.0)), str(doc.get("high_factor_source", "")),
+                   categories, codes, path.name)
+
+
+def load_model(city: str, path: Path | str | None = None) -> CostModel:
+    """Read and check ``reference/costs/<city>.yaml`` (or ``path``)."""
+    path = Path(path) if path else costs_dir() / f"{city}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no cost model for {city!r}: write {path} (see reference/costs/README.md); "
+                          f"models exist for: {', '.join(available_models()) or 'none'}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    where = str(path)
+    for key in ("fiscal_year", "police_unit_hour", "on_scene"):
+        if key not in doc:
+            raise ConfigError(f"{where}: '{key}' is required")
+    alternatives = {route: _alternative(route, a, where) for route, a in (doc.get("alternatives") or {}).items()}
+    on_scene = doc["on_scene"]
+    return CostModel(str(doc.get("city") or city), int(doc["fiscal_year"]), str(doc.get("currency", "USD")),
+                     _police_unit_hour(doc["police_unit_hour"], where), alternatives,
+                     load_on_scene(on_scene, path.parent) if isinstance(on_scene, str) else
+                     _inline_on_scene(on_scene, path), str(path))
+
+
+def _inline_on_scene(doc, path: Path) -> OnScene:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "on_scene.yaml"
+        p.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        o = load_on_scene(p.name, p.parent)
+    return OnScene(o.source, o.year, o.assumption, o.high_factor, o.high_factor_source, o.categories, o.codes,
+                   path.name)
