@@ -28,6 +28,7 @@ from pathlib import Path
 import msgspec
 
 CITY = "san_antonio"
+REPO = Path(__file__).resolve().parents[1]
 PARTITIONS = 4
 _T0 = time.monotonic()
 
@@ -269,7 +270,7 @@ class Process:
     def start(self) -> Process:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
         self.rss = PeakRSS(self.proc.pid).__enter__()
         return self
 
@@ -308,7 +309,8 @@ class Run:
 
 
 def run_engine(name: str, processes: list[Process], bootstrap: str, out_topics: list[str],
-               expect: int, *, timeout: float = 900, settle: float = 2.0, poll: float = 0.05) -> Run:
+               expect: int, *, timeout: float = 900, settle: float = 2.0, poll: float = 0.05,
+               counter=None) -> Run:
     """Start the engine's processes, wait until its outputs number ``expect``, stop them.
 
     The clock starts at the first output seen (so start-up and the consumer-group join are not
@@ -318,7 +320,8 @@ def run_engine(name: str, processes: list[Process], bootstrap: str, out_topics: 
     """
 
     async def measure() -> tuple[float, float, int, int, dict[str, int]]:
-        counter = TopicCounter(bootstrap, out_topics)
+        nonlocal counter
+        counter = counter or TopicCounter(bootstrap, out_topics)
         await counter.start()
         try:
             base = await counter.total()  # 0 on fresh topics

@@ -72,11 +72,11 @@ async def test_calls_hold_no_caller_identity_and_only_block_addresses(db_dsn):
             "select column_name from information_schema.columns where table_schema = 'public'")}
         assert not {c for c in columns if "caller" in c or "phone" in c}
         now = datetime.now(UTC)
-        await _insert_calls(conn, [_call("ok1", now, block_address="7900 BLOCK PINEBROOK DR"),
-                                   _call("ok2", now, block_address="1ST AVE / PIKE ST"),
-                                   _call("ok3", now, block_address=None)])
+        await write_calls(conn, [classified_call("ok1", now, block_address="7900 BLOCK PINEBROOK DR"),
+                                   classified_call("ok2", now, block_address="1ST AVE / PIKE ST"),
+                                   classified_call("ok3", now, block_address=None)])
         with pytest.raises(asyncpg.CheckViolationError):
-            await _insert_calls(conn, [_call("bad", now, block_address="5237 N 35TH ST")])
+            await write_calls(conn, [classified_call("bad", now, block_address="5237 N 35TH ST")])
     finally:
         await conn.close()
 
@@ -86,18 +86,18 @@ async def test_inserted_calls_show_up_in_call_metrics(db_dsn):
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     t = hour + timedelta(minutes=10)
     rows = [
-        _call("c1", t, arrived_at=t + timedelta(seconds=300),
+        classified_call("c1", t, arrived_at=t + timedelta(seconds=300),
               cleared_at=t + timedelta(seconds=300 + 1800), units=2),
-        _call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
-        _call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
-        _call("c4", t + timedelta(minutes=9), source="officer_initiated",
+        classified_call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
+        classified_call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
+        classified_call("c4", t + timedelta(minutes=9), source="officer_initiated",
               route="officer_initiated", eligible_initial=False, eligible=False),
-        _call("c5", hour.replace(hour=0), time_precision="day"),
+        classified_call("c5", hour.replace(hour=0), time_precision="day"),
     ]
     conn = await _connect(db_dsn)
     try:
-        await _insert_calls(conn, rows)
-        await _insert_calls(conn, rows)  # a replay is stored once
+        await write_calls(conn, rows)
+        await write_calls(conn, rows)  # a replay is stored once
         assert await conn.fetchval("select count(*) from calls") == 5
         assert await conn.fetchval("select district from calls where incident_id = 'c1'") == "D1"
         hourly = await conn.fetch(
@@ -181,18 +181,3 @@ def test_inconsistent_migration_files_are_refused(tmp_path: Path, files, message
         discover(tmp_path)
 
 
-def _call(incident_id: str, received_at: datetime, **overrides) -> dict:
-    row = {
-        "agency": "testville", "incident_id": incident_id, "source": "911",
-        "initial_type": "WELFARE CHECK", "received_at": received_at,
-        "time_precision": "second", "arrived_at": None, "cleared_at": None, "units": None,
-        "block_address": "100 BLOCK MAIN ST", "areas": '{"district": "D1", "beat": "B11"}',
-        "crosswalk_confidence": 1.0, "route": "crisis", "eligible_initial": True,
-        "eligible": True, "reasons": ["crosswalk:welfare"], "policy_version": "test-1",
-    }
-    row.update(overrides)
-    return row
-
-
-async def _insert_calls(conn, rows: list[dict]) -> None:
-    await write_calls(conn, [classified_call(**row) for row in rows])

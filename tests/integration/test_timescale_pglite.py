@@ -175,38 +175,21 @@ async def test_refresh_retention_and_compression_policies_are_set(conn):
     assert not {j for j in jobs if j[0] == "policy_retention" and j[1] == "calls"}
 
 
-def _call(incident_id: str, received_at: datetime, **overrides) -> dict:
-    row = {
-        "agency": "testville", "incident_id": incident_id, "source": "911",
-        "initial_type": "WELFARE CHECK", "received_at": received_at,
-        "time_precision": "second", "arrived_at": None, "cleared_at": None, "units": None,
-        "block_address": "100 BLOCK MAIN ST", "areas": '{"district": "D1", "beat": "B11"}',
-        "crosswalk_confidence": 1.0, "route": "crisis", "eligible_initial": True,
-        "eligible": True, "reasons": ["crosswalk:welfare"], "policy_version": "test-1",
-    }
-    row.update(overrides)
-    return row
-
-
-async def _insert_calls(conn, rows: list[dict]) -> None:
-    await write_calls(conn, [classified_call(**row) for row in rows])
-
-
 async def test_inserted_calls_show_up_in_call_metrics(conn):
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     t = hour + timedelta(minutes=10)
     rows = [
-        _call("c1", t, arrived_at=t + timedelta(seconds=300),
+        classified_call("c1", t, arrived_at=t + timedelta(seconds=300),
               cleared_at=t + timedelta(seconds=300 + 1800), units=2),
-        _call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
-        _call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
-        _call("c4", t + timedelta(minutes=9), source="officer_initiated",
+        classified_call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
+        classified_call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
+        classified_call("c4", t + timedelta(minutes=9), source="officer_initiated",
               route="officer_initiated", eligible_initial=False, eligible=False),
         # known only to the day: counts in call_metrics_1d, not in hourly metrics
-        _call("c5", hour.replace(hour=0), time_precision="day"),
+        classified_call("c5", hour.replace(hour=0), time_precision="day"),
     ]
-    await _insert_calls(conn, rows)
-    await _insert_calls(conn, rows)  # a replay is stored once
+    await write_calls(conn, rows)
+    await write_calls(conn, rows)  # a replay is stored once
 
     hourly = await conn.fetch(
         "select source, sum(calls)::int as calls, sum(eligible_initial)::int as ei,"

@@ -1,0 +1,125 @@
+"""Read the stored calls the cost tables need, and store a cost model for the dashboards.
+
+Functions take an open asyncpg connection from the caller (the CLI, the report, the tests);
+nothing here connects. Windows are [start, end) in UTC; None = from the first / to the last call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from divert.costs.compute import CallGroup, weekly_arrivals
+from divert.costs.model import CostModel
+from divert.exceptions import ConfigError
+
+_WINDOW = "agency = $1 and ($2::timestamptz is null or received_at >= $2) " \
+          "and ($3::timestamptz is null or received_at < $3)"
+
+
+async def fetch_groups(conn, agency: str, start: datetime | None, end: datetime | None) -> list[CallGroup]:
+    """Stored calls grouped by route, APCO code, source and eligibility, with measured on-scene time."""
+    from divert.policy import load_policy
+    from schemas.records import CIVILIAN_ROUTES
+
+    rows = await conn.fetch(
+        "select route, apco_code, source, eligible_initial, eligible, policy_version, count(*) as calls, "
+        "       count(*) filter (where cleared_at >= arrived_at) as timed, "
+        "       coalesce(sum(extract(epoch from cleared_at - arrived_at)::float8 / 60 * coalesce(units, 1)) "
+        "                filter (where cleared_at >= arrived_at), 0) as measured "
+        f"from calls where {_WINDOW} group by 1, 2, 3, 4, 5, 6", agency, start, end)
+    policy = load_policy()
+
+    def initial_route(r) -> str:
+        # eligibility on the initial type: the route the policy gives the type before disqualifiers
+        base = policy.route_for(r["apco_code"])
+        return base if r["eligible_initial"] and base in CIVILIAN_ROUTES else r["route"]
+
+    return [CallGroup(r["route"], r["apco_code"], r["source"], r["eligible_initial"], r["eligible"],
+                      initial_route(r), r["calls"], r["timed"], float(r["measured"]), r["policy_version"])
+            for r in rows]
+
+
+async def fetch_arrivals(conn, agency: str, start, end, timezone: str):
+    """Eligible community calls per hour of the week, averaged over the days with data, per stage
+    and route; and the number of days with data (sampled cities publish some days a month)."""
+    from divert.evaluation.panel import observed_days
+    from divert.policy import load_policy
+    from schemas.records import CIVILIAN_ROUTES
+
+    day_rows = await conn.fetch(
+        f"select (received_at at time zone $4)::date as day, count(*) as calls from calls where {_WINDOW} "
+        "group by 1", agency, start, end, timezone)
+    if not day_rows:
+        return {}, 0
+    days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in day_rows}))
+    per_weekday = pd.Series(days.day_of_week).value_counts().to_dict()
+    observed = set(days)
+    rows = await conn.fetch(
+        "select (received_at at time zone $4)::date as day, "
+        "       extract(hour from received_at at time zone $4)::int as hour, route, apco_code, "
+        "       eligible_initial, eligible, count(*) as calls "
+        f"from calls where {_WINDOW} and (eligible_initial or eligible) and source <> 'officer_initiated' "
+        "and time_precision = 'second' group by 1, 2, 3, 4, 5, 6", agency, start, end, timezone)
+    policy = load_policy()
+    out = []
+    for r in rows:
+        day = pd.Timestamp(r["day"])
+        if day not in observed:
+            continue
+        hour = day.day_of_week * 24 + r["hour"]
+        rate = r["calls"] / per_weekday[day.day_of_week]
+        if r["eligible"]:
+            out.append(("eligible", r["route"], hour, rate))
+        if r["eligible_initial"]:
+            base = policy.route_for(r["apco_code"])
+            out.append(("eligible_initial", base if base in CIVILIAN_ROUTES else r["route"], hour, rate))
+    return weekly_arrivals(out), len(days)
+
+
+async def fetch_span(conn, agency: str, start, end):
+    row = await conn.fetchrow(f"select min(received_at) as lo, max(received_at) as hi, count(*) as n "
+                              f"from calls where {_WINDOW}", agency, start, end)
+    if not row["n"]:
+        raise ConfigError(f"no stored calls for {agency!r} in this window: replay its history first "
+                          f"(`divert replay --city {agency}`) or widen --from/--to")
+    return row["lo"], row["hi"], row["n"]
+
+
+async def sync_model(conn, model: CostModel, apco_codes: list[str] | None = None) -> int:
+    """Store the model (rate, assumed minutes per APCO code, alternatives) for the dashboards.
+    Replaces what was stored for the city; returns the number of on-scene rows written."""
+    from divert.crosswalk import load_apco_codes
+
+    codes = sorted(set(apco_codes if apco_codes is not None else load_apco_codes()) | set(model.on_scene.codes))
+    rate, uh = model.police_unit_hour.rate, model.police_unit_hour
+    rows = []
+    for code in [*codes, "*"]:
+        for oi in (False, True):
+            m = model.on_scene.minutes(None if code == "*" else code, officer_initiated=oi)
+            rows.append((model.city, code, oi, model.on_scene.category(None if code == "*" else code),
+                         m.low, m.central, m.high))
+    async with conn.transaction():
+        await conn.execute("delete from cost_models where agency = $1", model.city)
+        await conn.execute(
+            "insert into cost_models (agency, model_version, fiscal_year, currency, police_hour_low, "
+            "police_hour_central, police_hour_high, police_hour_method, police_hour_source, police_hour_year, "
+            "police_hour_derivation, on_scene_source, on_scene_assumption) "
+            "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            model.city, model.version, model.fiscal_year, model.currency, rate.low, rate.central, rate.high,
+            uh.method, uh.source, uh.year, "\n".join(uh.derivation()), model.on_scene.source,
+            model.on_scene.assumption)
+        await conn.executemany(
+            "insert into cost_on_scene (agency, apco_code, officer_initiated, category, unit_minutes_low, "
+            "unit_minutes_central, unit_minutes_high) values ($1, $2, $3, $4, $5, $6, $7)", rows)
+        await conn.executemany(
+            "insert into cost_alternatives values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            [(model.city, a.route, a.name,
+              *(tuple(getattr(a.cost_per_hour, f) for f in ("low", "central", "high")) if a.cost_per_hour
+                else (None, None, None)),
+              *(tuple(getattr(a.cost_per_call, f) for f in ("low", "central", "high")) if a.cost_per_call
+                else (None, None, None)),
+              a.responders_per_team, a.service_minutes, a.target_minutes, a.target_share, a.source, a.assumption)
+             for a in model.alternatives.values()])
+    return len(rows)
