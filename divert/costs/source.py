@@ -123,3 +123,19 @@ async def sync_model(conn, model: CostModel, apco_codes: list[str] | None = None
               a.responders_per_team, a.service_minutes, a.target_minutes, a.target_share, a.source, a.assumption)
              for a in model.alternatives.values()])
     return len(rows)
+
+
+async def build_report(conn, city: str, start: datetime | None, end: datetime | None, model: CostModel,
+                       timezone: str):
+    """Everything `divert costs` and the council report show, for one city and window."""
+    from divert.costs.compute import alternative_estimates, by_category, by_route, price
+    from divert.costs.table import CostReport
+    from divert.crosswalk import load_apco_codes
+
+    lo, hi, n = await fetch_span(conn, city, start, end)
+    priced = price(await fetch_groups(conn, city, start, end), model)
+    routes = by_route(priced)
+    arrivals, days = await fetch_arrivals(conn, city, start, end, timezone)
+    alternatives = alternative_estimates(routes, arrivals, days / 7, model)
+    return CostReport(city, model, start or lo, end or hi, timezone, n, days, routes,
+                      by_category(priced, load_apco_codes()), alternatives)

@@ -43,7 +43,7 @@ async def test_migrate_applies_everything_once_then_nothing(db_dsn):
         assert [(r["version"], r["flavor"]) for r in rows] == [(v, "postgresql") for v in first]
         tables = {r["tablename"] for r in await conn.fetch(
             "select tablename from pg_tables where schemaname = 'public'")}
-        assert tables == TABLES
+        assert TABLES <= tables, TABLES - tables  # later migrations add tables of their own
         for view in METRICS:
             columns = [r["attname"] for r in await conn.fetch(
                 "select attname from pg_attribute where attrelid = $1::regclass and attnum > 0"
