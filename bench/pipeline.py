@@ -19,7 +19,7 @@ new (fresh incident number, ResponseDate = now) are produced at a paced 100/s fo
 ``--latency-seconds`` (60); then ``calls.committed_at - received_at`` is read back for them
 (committed_at is now() of the inserting transaction). Target: p99 ≤ 2 s.
 
-    .venv/bin/python -m bench.pipeline [--rows N] [--latency-seconds 60] [--faust-budget 150]
+    .venv/bin/python -m bench.pipeline [--rows N] [--latency-seconds 60] [--faust-budget 120]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=None, help="first N rows of the file (default: all)")
     p.add_argument("--latency-seconds", type=float, default=60.0, help="0: skip the latency run")
-    p.add_argument("--faust-budget", type=float, default=150.0,
+    p.add_argument("--faust-budget", type=float, default=120.0,
                    help="seconds the Faust agent may take before its rate is taken from what it did")
     p.add_argument("--logs", type=Path, default=None, help="folder for the processes' logs")
     args = p.parse_args()

@@ -8,8 +8,9 @@ learned as zeros.
 Planted spikes: copies of real eligible calls of the target series (same route and areas),
 placed uniformly inside the spike's hours, adding ``size × normal`` calls per hour, where
 normal is that series' mean count in that hour of the week over the whole history (rounded,
-at least 1). One spike per sampled stretch of days, after the first two months, at a random
-hour whose whole duration is covered. A spike is found when an alert of its series (or, for
+at least 1). One spike per sampled stretch of days, once the detector has learned
+(min_history_windows), at random hours that are all covered and in which the series normally
+has at least 1 call per hour (a team out of service at night has no eligible calls then). A spike is found when an alert of its series (or, for
 "any layer", of the city series of its route) fires between its start and k+span windows
 after its end; minutes to alert = end of the window that fired − spike start (a live worker
 adds the allowed lateness, 10 min).
@@ -72,8 +73,8 @@ def normal_per_hour_of_week(e: pd.DataFrame, covered: pd.DatetimeIndex, tz: str)
     return total / total.index.get_level_values("how").map(hours_per_slot).to_numpy()
 
 
-def plant(df, e, normal, covered, *, layer, size, hours, rng, tz, routes=("crisis", "navigator"),
-          min_area_calls=2000):
+def plant(df, e, normal, covered, *, layer, size, hours, rng, tz, warm_windows, routes=("crisis", "navigator"),
+          min_area_calls=2000, min_normal=1.0):
     """Extra rows for one spike per sampled stretch; returns (rows, spikes)."""
     covered_set = set(covered)
     stretches, current = [], [covered[0]]
@@ -83,25 +84,32 @@ def plant(df, e, normal, covered, *, layer, size, hours, rng, tz, routes=("crisi
             current = []
         current.append(t)
     stretches.append(current)
-    warm_until = covered[0] + pd.Timedelta(days=60)
+    warm_until = covered[min(warm_windows, len(covered) - 1)]  # after the detector's learning
     areas = e.groupby("area").size()
     areas = sorted(areas[areas >= min_area_calls].index)
     rows, spikes = [], []
     for stretch in stretches:
         if stretch[0] < warm_until or len(stretch) < hours + 6:
             continue
-        for _ in range(20):
+        def usual(area, route, hour):
+            local = hour.tz_convert(tz)
+            return normal.get((area, route, local.day_of_week * 24 + local.hour), 0.0)
+
+        for _ in range(200):
+            # a covered stretch of hours in which the series normally has calls: a team that is
+            # not in service at night has no eligible calls then, and +50% of nothing is nothing
             start = stretch[rng.integers(0, len(stretch) - hours - 3)]
-            if all(start + pd.Timedelta(hours=h) in covered_set for h in range(hours)):
+            area, route = areas[rng.integers(len(areas))], routes[rng.integers(len(routes))]
+            span = [start + pd.Timedelta(hours=h) for h in range(hours)]
+            if all(t in covered_set and usual(area, route, t) >= min_normal for t in span):
                 break
-        area, route = areas[rng.integers(len(areas))], routes[rng.integers(len(routes))]
+        else:
+            continue
         pool = e[(e["area"] == area) & (e["route"] == route)]
         added = 0
         for h in range(hours):
             hour = start + pd.Timedelta(hours=h)
-            local = hour.tz_convert(tz)
-            base = normal.get((area, route, local.day_of_week * 24 + local.hour), 0.0)
-            n = max(1, int(round(size * base)))
+            n = max(1, int(round(size * usual(area, route, hour))))
             pick = pool.iloc[rng.integers(0, len(pool), n)].copy()
             pick["received_at"] = hour + pd.to_timedelta(rng.uniform(0, 3600, n), unit="s")
             pick["incident_id"] = [f"planted-{len(spikes)}-{h}-{i}" for i in range(n)]
@@ -197,7 +205,8 @@ def main() -> None:
         recalls, any_recalls, delays, base_recalls, total, added = [], [], [], [], 0, 0
         for seed in range(args.seeds):
             rng = np.random.default_rng(seed)
-            rows, spikes = plant(df, e, normal, covered, layer=layer, size=size, hours=hours, rng=rng, tz=tz)
+            rows, spikes = plant(df, e, normal, covered, layer=layer, size=size, hours=hours, rng=rng, tz=tz,
+                                  warm_windows=settings.min_history_windows + 24)
             planted = merge(windows, frame_windows(rows, settings, CITY))
             for s_name, s in (("seasonal", settings), ("baseline", baseline_settings)):
                 alerts, _ = replay_alerts(planted, s)

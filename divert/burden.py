@@ -134,4 +134,77 @@ def assess(div: Divergence, *, population: Mapping[str, float] | None = None,
     return out
 
 
-__all__ = ["AreaBurden", "assess", "load_population", "KIND_LABEL"]
+# -- enforcement read from crime reports, beside what residents say (issue 11) -------------
+
+
+def fifth(value: float, values: list[float]) -> str:
+    """Where ``value`` stands among ``values``: the city's lowest or highest fifth, or the middle.
+
+    >>> vals = [float(v) for v in range(1, 11)]
+    >>> fifth(1.0, vals), fifth(10.0, vals), fifth(5.0, vals)
+    ("among the city's lowest fifth", "among the city's highest fifth", 'in the middle three fifths')
+    """
+    below = sum(v < value for v in values) / len(values)
+    above = sum(v > value for v in values) / len(values)
+    if below < 0.2:
+        return "among the city's lowest fifth"
+    if above < 0.2:
+        return "among the city's highest fifth"
+    return "in the middle three fifths"
+
+
+@dataclass(frozen=True)
+class AreaVoice:
+    """One area: enforcement read from crime reports against other crime, and what residents say."""
+
+    area: str
+    offences: AreaDivergence            # enforcement offences (narcotics, weapons …) vs other crime
+    arrests: AreaDivergence | None      # arrests vs other crime
+    other_crime: float
+    population: float | None
+    survey: dict[str, float]            # measure (trust, safety …) -> 0–100 value
+
+    def sentence(self, layer: str, survey_rank: Mapping[str, list[float]]) -> str:
+        d = self.offences
+        lq = "enforcement with no other crime reported" if math.isinf(d.lq) else \
+            f"enforcement {d.lq:.1f}× its share of other crime"
+        parts = [f"{layer} {self.area}: {lq} (shrunk {d.lq_shrunk:.2f}, 95% interval {d.low:.2f}–{d.high:.2f}; "
+                 f"{d.enforcement:,.0f} enforcement offences, {self.other_crime:,.0f} other offences)"]
+        if self.arrests is not None and not math.isinf(self.arrests.lq):
+            parts.append(f"arrests {self.arrests.lq:.1f}× its share of other crime")
+        for measure in ("trust", "safety"):
+            if measure in self.survey:
+                v = self.survey[measure]
+                parts.append(f"{measure} {v:.0f}/100, {fifth(v, survey_rank[measure])}")
+        if self.population:
+            parts.append(f"other crime {1000 * self.other_crime / self.population:.1f} per 1,000 residents")
+        return "; ".join(parts) + "."
+
+
+def crime_enforcement_voices(counts: Mapping[str, Mapping[str, float]], *,
+                             population: Mapping[str, float] | None = None,
+                             survey: Mapping[str, Mapping[str, float]] | None = None) -> list[AreaVoice]:
+    """``counts``: area -> {enforcement_offences, arrests, other_crime}; ``survey``: measure -> area -> value.
+    Ranked by the shrunk LQ of enforcement offences against other crime, highest first.
+
+    >>> v = crime_enforcement_voices({"1": {"enforcement_offences": 300, "arrests": 200, "other_crime": 1000},
+    ...                               "2": {"enforcement_offences": 100, "arrests": 100, "other_crime": 1000}},
+    ...                              survey={"trust": {"1": 48.0, "2": 61.0}})
+    >>> [(a.area, round(a.offences.lq, 2), a.survey["trust"]) for a in v]
+    [('1', 1.5, 48.0), ('2', 0.5, 61.0)]
+    """
+    from divert.divergence import divergence
+
+    other = {a: float(c["other_crime"]) for a, c in counts.items()}
+    offences = divergence({a: float(c["enforcement_offences"]) for a, c in counts.items()}, other)
+    arrests = divergence({a: float(c["arrests"]) for a, c in counts.items()}, other).by_area
+    out = []
+    for d in offences.areas:
+        out.append(AreaVoice(d.area, d, arrests.get(d.area), other.get(d.area, 0.0),
+                             (population or {}).get(d.area),
+                             {m: vals[d.area] for m, vals in (survey or {}).items() if d.area in vals}))
+    return out
+
+
+__all__ = ["AreaBurden", "assess", "load_population", "KIND_LABEL", "AreaVoice", "crime_enforcement_voices",
+           "fifth"]

@@ -1,9 +1,11 @@
 """Agent detect_spikes: calls.classified → alerts.diversion, and the spike gauges on /metrics.
 
 Windows close by event time (the watermark in divert.spikes), never by the worker's clock.
-On start the detector is rebuilt from the stored calls (the database is the source of truth),
-so a restart neither forgets what is normal nor re-sends alerts it already sent; without a
-database it starts empty and learns from the stream. The store agent (streams/store.py) writes
+On its first batch the detector is rebuilt from the stored calls before that batch's first
+call (the database is the source of truth), so a restart neither forgets what is normal nor
+re-sends alerts it already sent (alerts the history implies but the alerts table lacks are
+sent); without a database it starts empty and learns from the stream. This assumes the store
+is not further behind than this agent, which holds when both run in one worker. The store agent (streams/store.py) writes
 alerts.diversion to the alerts table, so this agent only sends to the topic.
 
 One worker must see all of an agency's calls for its counts to be whole: run one worker per
@@ -27,39 +29,32 @@ log = logging.getLogger(__name__)
 HISTORY_DAYS = 56  # enough windows to learn every hour of the week several times
 
 
+
 def attach(app, ctx) -> None:
     topics, metrics, config = ctx.topics, ctx.metrics, ctx.config
-    monitor_box: dict[str, SpikeMonitor] = {}
-    rebuilt = asyncio.Event()  # the agent waits for the rebuild, so no call falls between the two
     source = app.topic(topics.calls_classified, key_serializer="raw", value_serializer="raw",
                        partitions=topics.partitions)
+    state: dict = {}
 
-    def monitor() -> SpikeMonitor:
-        if "m" not in monitor_box:
-            monitor_box["m"] = SpikeMonitor(load_alert_settings)
-        return monitor_box["m"]
-
-    @app.task
-    async def rebuild_spike_detector() -> None:
-        try:
-            if config.database_url:
-                monitor_box["m"], unsent = await rebuild_from_database(config.database_url, config.cities)
-                await _send(app, topics.alerts, unsent)
-                publish(metrics, monitor_box["m"])
-                log.info("spike detector rebuilt from the stored calls of the last %d days", HISTORY_DAYS)
-        except Exception as exc:  # noqa: BLE001 — a fresh detector still works; say why it is fresh
-            log.warning("spike detector starts empty: could not read history from the database (%s)", exc)
-        finally:
-            rebuilt.set()
+    async def monitor(first_calls) -> SpikeMonitor:
+        """Built on the first batch: history from the database up to the window of the first call
+        the stream delivers (the stream delivers the rest), so nothing is counted twice."""
+        if "m" not in state:
+            state["m"] = SpikeMonitor(load_alert_settings)
+            if config.database_url and first_calls:
+                first = min(c.call.received_at for c in first_calls)
+                try:
+                    state["m"], unsent = await rebuild_from_database(config.database_url, config.cities,
+                                                                     before=first)
+                    await _send(app, topics.alerts, unsent)
+                    log.info("spike detector rebuilt from the stored calls before %s", first)
+                except Exception as exc:  # noqa: BLE001 — a fresh detector still works; say why it is fresh
+                    log.warning("spike detector starts empty: could not read history from the database (%s)", exc)
+        return state["m"]
 
     @app.agent(source, name="detect_spikes")
     async def detect_spikes(stream):
-        await rebuilt.wait()
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            m = monitor()
-            # the watermark is the least of the partitions' latest event times (divert.spikes)
-            m.windows.partitions = frozenset(
-                tp.partition for tp in app.consumer.assignment() if tp.topic == source.get_topic_name())
             by_partition: dict[int, list] = {}
             for e in events:
                 try:
@@ -67,6 +62,10 @@ def attach(app, ctx) -> None:
                 except (msgspec.ValidationError, msgspec.DecodeError):
                     continue  # the store dead-letters undecodable records of this topic
                 by_partition.setdefault(e.message.partition, []).append(call)
+            m = await monitor([c for calls in by_partition.values() for c in calls])
+            # the watermark is the least of the partitions' latest event times (divert.spikes)
+            m.windows.partitions = frozenset(
+                tp.partition for tp in app.consumer.assignment() if tp.topic == source.get_topic_name())
             alerts = []
             for partition, calls in by_partition.items():
                 alerts += m.observe(calls, partition)
@@ -113,7 +112,8 @@ from calls where agency = $1 and time_precision = 'second' and received_at >= $2
 """
 
 
-async def rebuild_from_database(database_url: str, agencies) -> tuple[SpikeMonitor, list]:
+async def rebuild_from_database(database_url: str, agencies,
+                                before: datetime | None = None) -> tuple[SpikeMonitor, list]:
     """The detector as if it had watched the stored calls of the last HISTORY_DAYS live, and the
     alerts that history implies but the alerts table does not hold yet (the store may have
     written calls this agent had not yet counted, e.g. on a first start after a backfill)."""
@@ -133,6 +133,8 @@ async def rebuild_from_database(database_url: str, agencies) -> tuple[SpikeMonit
                 continue
             # windows the watermark has passed are rebuilt from counts; the open ones from calls
             cut = _window_floor(newest - timedelta(minutes=s.allowed_lateness_minutes), s.window)
+            if before is not None:  # the stream delivers the calls from there on
+                cut = min(cut, _window_floor(before, s.window))
             since = cut - timedelta(days=HISTORY_DAYS)
             version = await conn.fetchval(
                 "select policy_version from calls where agency = $1 order by received_at desc limit 1", agency)

@@ -168,6 +168,8 @@ def command(city, window, step, layer, start, end, restrict, harm_path, populati
     """
     from divert.burden import load_population
 
+    if (offences := enforcement_offences_of(city)) is not None:
+        return crime_enforcement(city, layer, start, end, population_path, fmt, offences)
     tz = city_timezone(city)
     width, step_td = parse_window(window), parse_window(step) if step else None
     if width and step_td and (width % step_td):
@@ -275,3 +277,121 @@ def render(frame, *, city, layer, tz, start, end, restrict, harm_source, populat
         p("  (stops per 1,000 residents omitted: no population by group given, --group-population)")
     if not result.has_searches:
         p("  (search and hit rates omitted: the records do not say whether a search happened)")
+
+
+# -- a city with no CAD feed: enforcement read from crime reports, beside its surveys -----------
+
+NO_CAD = ("{city} publishes no 911/CAD calls: community calls, diversion-eligible calls and officer-initiated "
+          "calls are not available, and are not shown as zeros.")
+
+
+def enforcement_offences_of(city: str):
+    """(offences, not-ranked areas by layer) when the city has no CAD mapping and its crime mapping
+    lists offences that measure enforcement; None otherwise."""
+    from divert.adapters import available_cities
+    from divert.adapters.crime import available_crime_cities, load_crime_adapter
+
+    if city in available_cities() or city not in available_crime_cities():
+        return None
+    m = load_crime_adapter(city).mapping
+    return (list(m.enforcement_offenses), dict(m.not_ranked)) if m.enforcement_offenses else None
+
+
+async def fetch_crime_enforcement(dsn: str, agency: str, layer: str, start, end, offences, not_ranked):
+    """Counts per area (area_crime_enforcement), survey measures over the span, and the stored span."""
+    import asyncpg
+
+    from divert.surveys.measures import Measure, over_window
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        if start is None or end is None:
+            lo, hi = await conn.fetchrow(
+                "select min(occurred_at), max(occurred_at) from crime_reports where agency = $1", agency)
+            if lo is None:
+                raise ConfigError(f"no crime reports stored for {agency!r}: run `divert load --city {agency}` first")
+            start, end = start or lo, end or hi + timedelta(microseconds=1)
+        rows = await conn.fetch("select * from area_crime_enforcement($1, $2, $3, $4, $5, $6)",
+                                agency, layer, start, end, offences, not_ranked)
+        survey_rows = await conn.fetch(
+            "select * from survey_measures where agency = $1 and layer = $2 and period_start < $4 "
+            "and period_end > $3 and estimate is not null", agency, layer, start, end)
+    finally:
+        await conn.close()
+    counts = {r["area"]: dict(r) for r in rows}
+    measures = [Measure(**{k: r[k] for k in Measure.__dataclass_fields__}) for r in survey_rows]
+    survey: dict[str, dict[str, float]] = {}
+    periods: dict[str, int] = {}
+    for measure, _, area, value, k in over_window(measures, start, end):
+        if area in not_ranked:
+            continue
+        survey.setdefault(measure, {})[area] = value
+        periods[measure] = max(periods.get(measure, 0), k)
+    notes = sorted({(m.survey, m.note) for m in measures})
+    return counts, survey, periods, notes, start, end
+
+
+def crime_enforcement(city, layer, start, end, population_path, fmt, offences_and_excluded) -> None:
+    from divert.burden import crime_enforcement_voices, load_population
+    from divert.surveys.association import association
+
+    offences, not_ranked = offences_and_excluded
+    tz = city_timezone(city)
+    start_t, end_t = local_time(start, tz), local_time(end, tz)
+    if start_t and end_t and start_t >= end_t:
+        raise ConfigError(f"--from {start} is not before --to {end}")
+    excluded = not_ranked.get(layer, [])
+    counts, survey, periods, notes, start_t, end_t = asyncio.run(fetch_crime_enforcement(
+        services().database_url, city, layer, start_t, end_t, offences, excluded))
+    population = load_population(city, layer, population_path)
+    voices = crime_enforcement_voices(counts, population=population, survey=survey)
+    ranks = {m: list(vals.values()) for m, vals in survey.items()}
+    lq = {v.area: v.offences.lq_shrunk for v in voices}
+    out = sys.stdout
+    if fmt == "csv":
+        w = csv.writer(out)
+        w.writerow(["area", "layer", "rank", "enforcement_crime_lq", "enforcement_crime_lq_shrunk", "lq_low95",
+                    "lq_high95", "arrests_crime_lq", "enforcement_offences", "arrests", "other_crime",
+                    "population", "other_crime_per_1000", "trust", "safety", "survey_periods", "calls"])
+        for rank, v in enumerate(voices, 1):
+            d, a = v.offences, v.arrests
+            w.writerow([v.area, layer, rank, "inf" if math.isinf(d.lq) else f"{d.lq:.4f}", f"{d.lq_shrunk:.4f}",
+                        f"{d.low:.4f}", f"{d.high:.4f}",
+                        "" if a is None or math.isinf(a.lq) else f"{a.lq:.4f}", f"{d.enforcement:g}",
+                        f"{a.enforcement:g}" if a else "0", f"{v.other_crime:g}",
+                        f"{v.population:g}" if v.population else "",
+                        f"{1000 * v.other_crime / v.population:.2f}" if v.population else "",
+                        f"{v.survey['trust']:.2f}" if "trust" in v.survey else "",
+                        f"{v.survey['safety']:.2f}" if "safety" in v.survey else "",
+                        max(periods.values(), default=0) if v.survey else 0, "no CAD feed"])
+        return
+    zone_day = lambda t: t.astimezone(__import__("zoneinfo").ZoneInfo(tz)).strftime("%Y-%m-%d")  # noqa: E731
+    p = lambda s="": print(s, file=out)  # noqa: E731
+    p(f"{city}: enforcement, reported crime and what residents say, by {layer}, "
+      f"{zone_day(start_t)} – {zone_day(end_t)} ({tz})")
+    p(NO_CAD.format(city=city.replace("_", " ").title()))
+    p("Enforcement is read from crime reports two ways: offences that come to light mostly through police "
+      "action (" + ", ".join(o.lower() for o in offences) + "), and arrests. Other crime = every other "
+      "reported offence (mostly reported by victims). Reports are not a census of crime.")
+    p("LQ = the area's share of enforcement ÷ its share of other crime ('shrunk' pulls small areas toward "
+      "the city's mean). These figures show association, not cause.")
+    if excluded:
+        p(f"Not ranked: {layer} {', '.join(excluded)} (non-patrol).")
+    if survey:
+        label = "; ".join(f"{name}: {note}" for name, note in notes if note) or "as published"
+        p(f"Survey: {', '.join(sorted(survey))} on 0–100 scales, the mean of the published periods overlapping "
+          f"this span (up to {max(periods.values())} per area); {label}.")
+    else:
+        p(f"No survey measures stored for {city} by {layer} in this span "
+          f"(`divert load --city {city} --only surveys`).")
+    if not voices:
+        p("No crime reports in this span.")
+    p()
+    for rank, v in enumerate(voices, 1):
+        p(f"{rank:>3}. {v.sentence(layer, ranks)}")
+    p()
+    for measure in ("trust", "safety"):
+        if measure in survey:
+            areas = [a for a in lq if a in survey[measure]]
+            assoc = association([lq[a] for a in areas], [survey[measure][a] for a in areas])
+            p(assoc.sentence("enforcement LQ (shrunk)", measure))

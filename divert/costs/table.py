@@ -81,6 +81,11 @@ def hours(r: Range) -> str:
     return span(r, lambda x: f"{x:,.0f} h")
 
 
+def net(r: Range) -> str:
+    lo, hi = sorted((r.low, r.high))
+    return f"{money(r.central)} (from {money(lo)} to {money(hi)})"
+
+
 def render_text(r: CostReport, top: int = 15) -> str:
     m, out = r.model, []
     p = out.append
@@ -98,16 +103,16 @@ def render_text(r: CostReport, top: int = 15) -> str:
     if total.assumed_calls:
         p("")
         p(f"ASSUMED on-scene time: {total.assumed_calls:,} of {total.calls:,} calls "
-          f"({total.assumed_calls / total.calls:.0%}) have no arrival and clear time; their unit-minutes are "
+          f"({total.assumed_calls / total.calls:.0%}) have no clear time (arrived → cleared); their unit-minutes are "
           f"assumed by call category from {m.on_scene.source} ({m.on_scene.year}). low = one unit, central = "
           f"units per call, high = ×{m.on_scene.high_factor:g} ({m.on_scene.high_factor_source}).")
     for stage in ("all", "eligible_initial", "eligible"):
         p("")
         t = r.stage_line(stage)
         p(f"== {STAGE_TEXT[stage]}: {t.calls:,} calls, {hours(t.hours)}, {span(t.cost)}")
-        p(f"   {'route':<18}{'calls':>9}  {'police unit-hours':<28}{'police cost':<36}basis")
+        p(f"   {'route':<18}{'calls':>9}  {'police unit-hours':<34}{'police cost':<40}basis")
         for line in (x for x in r.routes if x.stage == stage):
-            p(f"   {line.key:<18}{line.calls:>9,}  {hours(line.hours):<28}{span(line.cost):<36}{line.basis}")
+            p(f"   {line.key:<18}{line.calls:>9,}  {hours(line.hours):<34}{span(line.cost):<40}{line.basis}")
     p("")
     p(f"== by call category (APCO code), top {top} by police hours: all calls | eligible after disqualifiers")
     eligible = {x.key: x for x in r.categories if x.stage == "eligible"}
@@ -129,7 +134,8 @@ def render_text(r: CostReport, top: int = 15) -> str:
         p(f"     cost over {a.weeks:,.1f} weeks with data: {span(a.cost)}; {alt.derivation}")
         p(f"     source: {alt.source}{' [ASSUMPTION]' if alt.assumption else ''}")
         p(f"     police time freed: {hours(a.police_hours_freed)}, {span(a.police_cost_freed)}; "
-          f"police cost freed minus the alternative: {span(a.net)}")
+          f"police cost freed minus the alternative: {net(a.net)}; the alternative per call "
+          f"{money(a.cost.central / a.calls) if a.calls else '—'}")
     p("")
     p("The police cost is what the hours spent on these calls cost at the loaded rate, not money a budget "
       "would save: officers freed from calls are redeployed unless positions are cut.")

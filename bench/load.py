@@ -1,0 +1,98 @@
+"""`divert load` of Chicago's history (both crime files and the survey) against a plain COPY.
+
+Baseline, same process, same database server, same run: every raw row of the two crime files
+read with the same CSV reader and copied as text into a scratch table with asyncpg's
+``copy_records_to_table`` — the fastest a row can get into PostgreSQL, with no parsing,
+classification, keys or conflicts. Then ``divert load --city chicago`` (crime reports through
+the crime adapter and the keyed upsert writer, plus the survey's measures) into a fresh
+database. Printed: seconds, rows per second, and the load's rate as a share of COPY's.
+
+    .venv/bin/python -m bench.load [--database-url URL]   # default: a stack of its own
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from bench.common import embedded_stack, fresh_database, machine, say
+
+
+async def copy_baseline(database_url: str, paths) -> tuple[int, float]:
+    import asyncpg
+
+    from divert.adapters.reader import read_csv
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        started = time.perf_counter()
+        rows = 0
+        for i, path in enumerate(paths):
+            records = read_csv(path)
+            first = next(records)
+            columns = [f"c{j}" for j in range(len(first))]
+            table = f"scratch_copy_{i}"
+            await conn.execute(f"drop table if exists {table}; create table {table} "
+                               f"({', '.join(c + ' text' for c in columns)})")
+            batch = [tuple(first.values())]
+            for r in records:
+                batch.append(tuple(r.values())[:len(columns)])
+                if len(batch) >= 50_000:
+                    await conn.copy_records_to_table(table, records=batch, columns=columns)
+                    rows += len(batch)
+                    batch = []
+            await conn.copy_records_to_table(table, records=batch, columns=columns)
+            rows += len(batch)
+        return rows, time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+def run(database_url: str | None) -> None:
+    from divert.adapters.crime import load_crime_adapter
+    from divert.cli.load import run_load
+
+    paths = load_crime_adapter("chicago").history_files()
+
+    def measure(server_url: str, fresh) -> None:
+        base_db = asyncio.run(fresh())
+        say("baseline: COPY of the raw rows")
+        copy_rows, copy_s = asyncio.run(copy_baseline(base_db, paths))
+        load_db = asyncio.run(fresh())
+        say("divert load --city chicago")
+        totals = asyncio.run(run_load(load_db, "chicago"))
+        again_started = time.perf_counter()
+        say("divert load again (idempotent: nothing changes)")
+        asyncio.run(run_load(load_db, "chicago", include=("crime",)))
+        again_s = time.perf_counter() - again_started
+        copy_rate, load_rate = copy_rows / copy_s, totals.rows / totals.seconds
+        print(f"machine: {machine()}")
+        print(f"COPY baseline: {copy_rows:,} raw rows in {copy_s:.1f} s = {copy_rate:,.0f} rows/s")
+        print(f"divert load chicago: {totals.rows:,} crime rows + {totals.survey_measures:,} survey measures "
+              f"in {totals.seconds:.1f} s = {load_rate:,.0f} rows/s "
+              f"({load_rate / copy_rate:.2f}× COPY's rate; {totals.dead_letters} dead letters)")
+        print(f"second load of the same crime files: {again_s:.1f} s")
+
+    if database_url:
+        async def fresh_here() -> str:
+            class _Running:
+                pass
+            r = _Running()
+            r.database_url = database_url
+            return await fresh_database(r)
+        measure(database_url, fresh_here)
+    else:
+        with embedded_stack() as running:
+            measure(running.database_url, lambda: fresh_database(running))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="a PostgreSQL server to create scratch databases on")
+    args = parser.parse_args()
+    run(args.database_url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""``divert report``: one self-contained HTML page a city council can read."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from divert.exceptions import ConfigError
+
+
+@click.command("report")
+@click.option("--city", required=True, help="the agency (city slug)")
+@click.option("--program", "program_name", help="a program (`divert program add`) to evaluate in the report")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the HTML file [default: <city>-council-report.html]")
+@click.option("--from", "start", help="start (ISO date/time, city local time) [default: the first stored call]")
+@click.option("--to", "end", help="end, exclusive [default: the last stored call]")
+@click.option("--layer", help="area layer of the burden map [default: beat, else district, if the city has it]")
+@click.option("--teams", default=2, show_default=True, help="proposed team size: teams on duty at every hour")
+@click.option("--method", type=click.Choice(["its", "did", "wdd"]), default="did", show_default=True,
+              help="evaluation method with --program")
+def command(city, program_name, output, start, end, layer, teams, method) -> None:
+    """Demand by route and source, eligible shares at both stages, police hours and cost, the
+    burden map (with survey layers where a survey exists), what a team of the proposed size would
+    absorb, and the program's evaluation — every number with its source and policy version."""
+    from divert.cli.burden import city_timezone, local_time
+    from divert.cli.costs import _connect
+    from divert.costs.model import load_model
+    from divert.report.council import render
+    from divert.report.source import gather
+
+    if teams < 1:
+        raise ConfigError("--teams must be at least 1")
+    tz = city_timezone(city)
+    model = load_model(city)
+    start_t, end_t = local_time(start, tz), local_time(end, tz)
+
+    async def go():
+        conn = await _connect()
+        try:
+            chosen = layer
+            if chosen is None:
+                have = {r[0] for r in await conn.fetch(
+                    "select distinct layer from call_areas where agency = $1", city)}
+                chosen = next((x for x in ("beat", "district", "substation") if x in have), None)
+            return await gather(conn, city, start=start_t, end=end_t, model=model, timezone=tz, layer=chosen,
+                                teams=teams, program=program_name, method=method)
+        finally:
+            await conn.close()
+
+    data = asyncio.run(go())
+    output = output or Path(f"{city}-council-report.html")
+    output.write_text(render(data), encoding="utf-8")
+    click.echo(f"report: {output} ({data.costs.calls:,} calls, policy {', '.join(data.policy_versions)}, "
+               f"cost model {model.version})")
