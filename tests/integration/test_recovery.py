@@ -175,3 +175,22 @@ def test_an_embedded_broker_restart_loses_nothing(shared_data, tmp_path, db_dsn)
     finally:
         broker.kill()
         broker.wait()
+
+
+def test_two_workers_rebalancing_mid_replay_lose_and_double_nothing(shared_data, service_env, db_dsn, tmp_path):
+    """A second worker joins mid-replay, then the first leaves: the partitions move twice."""
+    path = sample(shared_data, tmp_path)
+    env = dict(service_env, SAMPLE=str(path))
+    replay = start_replay(env)
+    try:
+        with running_worker(env, "--city", CITY, "--metrics-port", "0", log=tmp_path / "first.log") as first:
+            asyncio.run(wait_for_rows(db_dsn, "select count(*) from calls", 500, timeout=60))
+            with running_worker(env, "--city", CITY, log=tmp_path / "second.log"):
+                time.sleep(8)  # the group rebalances onto both workers
+                first.send_signal(signal.SIGTERM)  # and back onto the second alone
+                first.wait(30)
+                assert replay.wait(120) == 0
+                assert_totals_match(db_dsn, path, "two workers, two rebalances")
+        assert "Joined group 'divert.ingest'" in (tmp_path / "second.log").read_text()
+    finally:
+        replay.kill()
