@@ -234,6 +234,13 @@ class EventTimeWindows:
             if state.closed_until is not None and t < state.closed_until:
                 self.late[ev.agency] += 1
                 continue
+            # a redelivered call still shows how far its partition has come
+            if state.max_event is None or t > state.max_event:
+                state.max_event = t
+            if partition is not None:
+                held = state.partition_max.get(partition)
+                if held is None or t > held:
+                    state.partition_max[partition] = t
             w = state.open.setdefault(window_start(t, s.window), _Open())
             if ev.incident_id in w.seen:
                 continue
@@ -242,12 +249,6 @@ class EventTimeWindows:
             for key in series_of(c, s.layers, s.routes):
                 w.counts[key] += 1
             state.policy_version = c.policy_version
-            if state.max_event is None or t > state.max_event:
-                state.max_event = t
-            if partition is not None:
-                held = state.partition_max.get(partition)
-                if held is None or t > held:
-                    state.partition_max[partition] = t
 
     def close(self) -> list[ClosedWindow]:
         """Every window whose end the agency's watermark has passed, oldest first."""
