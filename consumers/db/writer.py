@@ -42,8 +42,17 @@ CALL_COLUMNS = (
 )
 
 
+# unnest cannot carry nested arrays: a list of strings travels as one string joined with the
+# ASCII unit separator, which no call type, reason or outcome contains, and is split back
+SEPARATOR = "\x1f"
+
+
+def joined(values) -> str | None:
+    return SEPARATOR.join(values) if values else None
+
+
 def _arrays(columns) -> str:
-    # unnest cannot carry jsonb or nested arrays: both travel as JSON text and are cast back
+    # jsonb travels as text and is cast back
     return ", ".join(f"${i}::text[]" if kind in ("jsonb", "text[]") else f"${i}::{kind}[]"
                      for i, (_, kind) in enumerate(columns, 1))
 
@@ -55,7 +64,7 @@ def _unnest(columns) -> str:
 def _projection(columns) -> str:
     return ", ".join(
         f'n."{c}"::jsonb' if kind == "jsonb"
-        else f'array(select jsonb_array_elements_text(n."{c}"::jsonb))' if kind == "text[]"
+        else f'coalesce(string_to_array(n."{c}", E\'\\x1f\'), \'{{}}\')' if kind == "text[]"
         else f'n."{c}"'
         for c, kind in columns)
 
@@ -76,11 +85,10 @@ where c.agency = n.agency and c.incident_id = n.incident_id and c.received_at <>
 _UPSERT_CALLS = f"""
 insert into calls ({_CALL_NAMES}, committed_at)
 select {_projection(CALL_COLUMNS)}, now() from {_unnest(CALL_COLUMNS)}
-where not exists (
+where n.time_precision = 'second' or not exists (
     select 1 from calls c
     where c.agency = n.agency and c.incident_id = n.incident_id
-      and c.received_at <> n.received_at and c.time_precision = 'second'
-      and n.time_precision = 'day')
+      and c.received_at <> n.received_at and c.time_precision = 'second')
 on conflict (agency, incident_id, received_at) do update set {_CALL_UPDATES}, committed_at = now()
 where ({', '.join(f'calls.{c}' for c, _ in CALL_COLUMNS)})
       is distinct from ({', '.join(f'excluded.{c}' for c, _ in CALL_COLUMNS)})
@@ -129,7 +137,7 @@ def _call_arrays(calls: Sequence[ClassifiedCall]) -> list[list]:
                e.priority, e.received_at, e.time_precision, e.dispatched_at, e.arrived_at,
                e.cleared_at, e.units, e.disposition, e.block_address, _json(e.areas).decode(),
                e.lat, e.lon, c.apco_code, c.crosswalk_confidence, c.route, c.eligible_initial,
-               c.eligible, _json(c.reasons).decode(), c.policy_version, c.final_apco_code,
+               c.eligible, joined(c.reasons), c.policy_version, c.final_apco_code,
                c.final_route, c.no_police_action_score)
         for col, value in zip(cols, row, strict=True):
             col.append(value)
@@ -164,7 +172,7 @@ async def write_officer_activity(conn, items: Sequence[OfficerActivity]) -> int:
     for a in items:
         s = a.subject
         rows.append((a.schema_version, a.agency, a.activity_id, a.occurred_at, a.activity_type,
-                     a.reason, _json(a.outcomes).decode(), _json(a.areas).decode(),
+                     a.reason, joined(a.outcomes), _json(a.areas).decode(),
                      a.block_address, a.lat, a.lon, s and s.race, s and s.ethnicity, s and s.sex,
                      s and s.age_group, a.incident_id))
     return await _upsert(conn, "officer_activity", ACTIVITY_COLUMNS, rows,
