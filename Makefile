@@ -42,7 +42,8 @@ demo: install
 	$(BIN)/divert demo --city $(CITY) $(DEMO_ARGS)
 
 bench: install
-	$(BIN)/python -m bench
+	@$(BIN)/python -c "import quixstreams" 2>/dev/null || $(BIN)/pip install -q -e ".[local,dev,bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 stack-up: install
 	$(BIN)/divert stack up

@@ -150,7 +150,8 @@ async def run_aiokafka(args) -> None:
 
 # -- consume only ----------------------------------------------------------------------------
 
-async def run_consume(args) -> None:
+async def run_consume(args, work=None) -> None:
+    """Consume the topic; with ``work``, hand each polled batch to it (nothing is produced)."""
     consumer = _consumer(args)
     stop = _stop_event()
     await consumer.start()
@@ -159,6 +160,8 @@ async def run_consume(args) -> None:
         while not stop.is_set() and n < args.expect:
             batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
             got = sum(len(r) for r in batch.values())
+            if got and work is not None:
+                work(batch)
             if got:
                 now = time.monotonic()
                 if first is None:
@@ -172,6 +175,20 @@ async def run_consume(args) -> None:
     with open(args.result, "w") as f:
         json.dump({"records": n, "seconds": span, "rate": rate}, f)
     await stop.wait()  # stay up until the harness has sampled memory and stops us
+
+
+async def run_normalize(args) -> None:
+    """Consume and normalize each batch with the city's adapter, as the ingest hop does."""
+    from divert.adapters import load_adapter
+    from divert.ingest import RawMessage, normalize_messages
+
+    adapter = load_adapter(CITY)
+
+    def work(batch) -> None:
+        normalize_messages(adapter, [RawMessage(r.value, r.partition, r.offset)
+                                     for recs in batch.values() for r in recs], source_topic=args.source)
+
+    await run_consume(args, work)
 
 
 # -- a bare Faust agent ----------------------------------------------------------------------
@@ -225,7 +242,7 @@ def run_quix(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("engine", choices=["divert-ingest", "aiokafka", "consume", "faust", "quix"])
+    p.add_argument("engine", choices=["divert-ingest", "aiokafka", "consume", "normalize", "faust", "quix"])
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--source", required=True)
     p.add_argument("--out-prefix", default="")
@@ -238,7 +255,8 @@ def main() -> None:
     elif args.engine == "quix":
         run_quix(args)
     else:
-        run = {"divert-ingest": run_divert_ingest, "aiokafka": run_aiokafka, "consume": run_consume}
+        run = {"divert-ingest": run_divert_ingest, "aiokafka": run_aiokafka, "consume": run_consume,
+               "normalize": run_normalize}
         asyncio.run(run[args.engine](args))
 
 

@@ -54,6 +54,8 @@ class BatchConsumer(Service):
             session_timeout_ms=int(self.session_timeout * 1000),
             heartbeat_interval_ms=max(int(self.session_timeout * 1000 / 6), 500),
             max_poll_records=self.max_records, fetch_max_bytes=64 * 1024 * 1024,
+            # a fetch waits at most one poll for data (the embedded broker does not answer early)
+            fetch_max_wait_ms=self.poll_ms,
             max_partition_fetch_bytes=8 * 1024 * 1024)
         await self.consumer.start()
 
