@@ -111,3 +111,20 @@ async def test_a_record_the_database_refuses_is_set_aside_and_the_rest_stored(db
         await conn.close()
     finally:
         await database.close()
+
+
+async def test_late_and_out_of_order_calls_update_the_right_window(db_dsn):
+    conn = await _connected(db_dsn)
+    hour = datetime(2023, 6, 4, 20, tzinfo=UTC)
+    try:
+        await write_calls(conn, [classified_call("now-1", hour + timedelta(hours=3)),
+                                 classified_call("now-2", hour + timedelta(hours=3, minutes=5))])
+        # arriving after them: two calls of three hours earlier, out of order among themselves
+        await write_calls(conn, [classified_call("late-2", hour + timedelta(minutes=50)),
+                                 classified_call("late-1", hour + timedelta(minutes=10))])
+        rows = await conn.fetch("select bucket, calls from call_metrics_1h where layer = 'city' order by bucket")
+        assert [(r["bucket"], r["calls"]) for r in rows] == [(hour, 2), (hour + timedelta(hours=3), 2)]
+        minutes = await conn.fetch("select bucket from call_metrics_1m where layer = 'district' order by bucket")
+        assert [r["bucket"] for r in minutes][:2] == [hour + timedelta(minutes=10), hour + timedelta(minutes=50)]
+    finally:
+        await conn.close()
