@@ -84,6 +84,11 @@ def _present_key(raw: Mapping, columns: tuple[str, ...]) -> str:
     return next((c for c in columns if raw.get(c) is not None), columns[0])
 
 
+def field_reader(spec) -> _Column | None:
+    """The reader of one mapped field, or None when the mapping leaves it out."""
+    return _Column(as_field_spec(spec)) if spec is not None else None
+
+
 class CityAdapter:
     """Normalizes one city's records as its mapping says (see ``divert.adapters``)."""
 
@@ -93,9 +98,7 @@ class CityAdapter:
         self.agency = mapping.agency or city
         self.origin = origin or f"reference/cities/{city}.yaml"
         f = mapping.fields
-
-        def col(spec):
-            return _Column(as_field_spec(spec)) if spec is not None else None
+        col = field_reader
 
         self._id = col(f.incident_id)
         self._type = col(f.initial_type)

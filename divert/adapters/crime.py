@@ -33,7 +33,7 @@ from typing import Literal
 import msgspec
 import yaml
 
-from divert.adapters.adapter import _Column
+from divert.adapters.adapter import _Column, field_reader
 from divert.adapters.mapping import FieldSpec, Spec, TimeSpec, as_field_spec, as_time_specs, is_private
 from divert.adapters.reader import read_csv, resolve_history
 from divert.adapters.times import time_parser, zone
@@ -117,9 +117,7 @@ class CrimeAdapter:
         self.agency = mapping.agency or city
         self.origin = origin or f"reference/crime/{city}.yaml"
         f = mapping.fields
-
-        def col(spec):
-            return _Column(as_field_spec(spec)) if spec is not None else None
+        col = field_reader
 
         self._offense = col(f.offense)
         self._category = col(f.category)
