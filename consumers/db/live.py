@@ -53,7 +53,7 @@ order by lq desc nulls last limit $3
 
 _OPEN_ALERTS = """
 select distinct on (alert_id) alert_id, area, route, state, observed, expected
-from alerts where agency = $1 order by alert_id, window_start desc, state
+from alerts where agency = $1 order by alert_id, window_start desc, state desc  -- resolved wins a tie
 """
 
 
