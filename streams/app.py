@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import faust
+import platformdirs
 
 from divert.telemetry import WorkerMetrics
 from streams.topics import Topics
@@ -88,6 +89,8 @@ def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
         producer_linger=0.005,
         topic_disable_leader=True,
         web_enabled=False,
+        # Faust's own state (empty: tables live in memory) goes beside the user's data, not in the cwd
+        datadir=str(platformdirs.user_data_path("divert") / "faust" / config.app_id),
     )
     ctx = WorkerContext(config, metrics)
     for module in AGENTS:
