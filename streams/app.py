@@ -74,6 +74,8 @@ class WorkerContext:
 
 
 def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
+    datadir = platformdirs.user_data_path("divert") / "faust" / config.app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last folder
     app = faust.App(
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
@@ -90,7 +92,7 @@ def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
         topic_disable_leader=True,
         web_enabled=False,
         # Faust's own state (empty: tables live in memory) goes beside the user's data, not in the cwd
-        datadir=str(platformdirs.user_data_path("divert") / "faust" / config.app_id),
+        datadir=str(datadir),
     )
     ctx = WorkerContext(config, metrics)
     for module in AGENTS:
