@@ -24,3 +24,21 @@ def classified_call(incident_id: str, received_at: datetime, **fields) -> Classi
             value = json.loads(value)
         (call if name in _CALL_FIELDS else event)[name] = value
     return ClassifiedCall(call=CadEvent(**event), **call)
+
+
+def one_hour_of_calls(hour: datetime) -> list[ClassifiedCall]:
+    """Five calls whose metrics for ``hour`` are known by hand: three community calls (two
+    arrived after 300 s and 600 s, one on scene 30 min with 2 units, one disqualified), one
+    officer-initiated, and one known only to the day (daily metrics only)."""
+    from datetime import timedelta
+
+    t = hour + timedelta(minutes=10)
+    return [
+        classified_call("c1", t, arrived_at=t + timedelta(seconds=300),
+                        cleared_at=t + timedelta(seconds=300 + 1800), units=2),
+        classified_call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
+        classified_call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
+        classified_call("c4", t + timedelta(minutes=9), source="officer_initiated",
+                        route="officer_initiated", eligible_initial=False, eligible=False),
+        classified_call("c5", hour.replace(hour=0), time_precision="day"),
+    ]

@@ -17,7 +17,7 @@ from consumers.db.writer import write_calls
 from consumers.exceptions import MigrationError, SinkUnavailable
 from divert.exceptions import DivertError
 from schemas.records import BLOCK_ADDRESS_PATTERN
-from tests.records import classified_call
+from tests.records import classified_call, one_hour_of_calls
 
 TABLES = {"calls", "call_areas", "officer_activity", "crime_reports", "dead_letters", "alerts", "programs",
           "program_evaluations", "program_evaluation_days", "schema_migrations"}
@@ -84,16 +84,7 @@ async def test_calls_hold_no_caller_identity_and_only_block_addresses(db_dsn):
 async def test_inserted_calls_show_up_in_call_metrics(db_dsn):
     await migrate(db_dsn)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    t = hour + timedelta(minutes=10)
-    rows = [
-        classified_call("c1", t, arrived_at=t + timedelta(seconds=300),
-              cleared_at=t + timedelta(seconds=300 + 1800), units=2),
-        classified_call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
-        classified_call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
-        classified_call("c4", t + timedelta(minutes=9), source="officer_initiated",
-              route="officer_initiated", eligible_initial=False, eligible=False),
-        classified_call("c5", hour.replace(hour=0), time_precision="day"),
-    ]
+    rows = one_hour_of_calls(hour)
     conn = await _connect(db_dsn)
     try:
         await write_calls(conn, rows)

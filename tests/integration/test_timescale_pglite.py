@@ -34,7 +34,7 @@ import pytest_asyncio
 
 from consumers.db.migrate import discover, migrate
 from consumers.db.writer import write_calls
-from tests.records import classified_call
+from tests.records import one_hour_of_calls
 
 PGLITE_DIR = Path(__file__).resolve().parents[1] / "pglite"
 START_TIMEOUT = 60.0
@@ -177,17 +177,7 @@ async def test_refresh_retention_and_compression_policies_are_set(conn):
 
 async def test_inserted_calls_show_up_in_call_metrics(conn):
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    t = hour + timedelta(minutes=10)
-    rows = [
-        classified_call("c1", t, arrived_at=t + timedelta(seconds=300),
-              cleared_at=t + timedelta(seconds=300 + 1800), units=2),
-        classified_call("c2", t + timedelta(minutes=5), arrived_at=t + timedelta(minutes=5, seconds=600)),
-        classified_call("c3", t + timedelta(minutes=7), eligible=False, reasons=["weapon"]),
-        classified_call("c4", t + timedelta(minutes=9), source="officer_initiated",
-              route="officer_initiated", eligible_initial=False, eligible=False),
-        # known only to the day: counts in call_metrics_1d, not in hourly metrics
-        classified_call("c5", hour.replace(hour=0), time_precision="day"),
-    ]
+    rows = one_hour_of_calls(hour)
     await write_calls(conn, rows)
     await write_calls(conn, rows)  # a replay is stored once
 
