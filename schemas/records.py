@@ -6,7 +6,7 @@ fields, so a producer one version ahead does not break a consumer.
 
 Privacy is part of the contract: no record has a field for a caller's name or phone
 number, so such columns in a vendor feed are dropped on decode; addresses are block-level
-(``block_address`` must start with a hundred block, a numbered street or a non-digit);
+(``block_address`` holds no house number anywhere: see ``BLOCK_ADDRESS_PATTERN``);
 coordinates are rounded to 3 decimals (about 100 m).
 
 >>> import msgspec
@@ -40,9 +40,34 @@ ROUTES: tuple[str, ...] = Route.__args__  # type: ignore[attr-defined]
 SOURCES: tuple[str, ...] = Source.__args__  # type: ignore[attr-defined]
 CIVILIAN_ROUTES = frozenset({"crisis", "navigator"})
 
-# A block-level address: "7900 BLOCK PINEBROOK DR", "0 BLOCK MAIN ST", "1ST AVE / PIKE ST",
-# "PINE ST & 3RD AVE". A full house number such as "5237 N 35TH ST" is refused.
-BLOCK_ADDRESS_PATTERN = r"^(?:\d*00 BLOCK |0 BLOCK |\d+(?:ST|ND|RD|TH) |[^0-9])"
+# A block-level address holds no house number anywhere: "7900 BLOCK PINEBROOK DR",
+# "0 BLOCK MAIN ST", "1ST AVE / PIKE ST", "PINE ST & 3RD AVE", "NE LOOP 410", "IH 35 N / US HWY 90".
+# It is tokens (runs of characters other than the separators below) joined by separators, and
+# the only tokens that may hold a digit are
+#   - a hundred block followed by " BLOCK":      "5200 BLOCK", "0 BLOCK"
+#   - an ordinal of up to 3 digits:              "1ST", "35TH", "122ND"
+#   - a route number of up to 4 digits (and one letter), glued by one space or "-" to a
+#     route word (ROUTE_WORDS):                 "IH 35", "I-5", "LOOP 1604", "FM 1957", "US 281A"
+# Any other token with a digit is house-number-like and refused: "5237", "N5237", "#5237",
+# "5237A", "3017-A", "APT 4", "#12", "STE 200", the "76" of "POST NO 76". The pattern is used
+# verbatim by msgspec (Python re), the JSON Schemas (ECMA 262) and the database CHECKs
+# (PostgreSQL ARE, consumers/db/migrations/009_block_address.sql), so it keeps to their common
+# syntax: no \b (a backspace in PostgreSQL), no lookbehind. It is case-sensitive: canonical
+# addresses are upper case, and "loop 410" is refused like any other bare number. \d is any
+# Unicode digit to Python ("٥") but ASCII to PostgreSQL and ECMA: the adapter
+# (divert.adapters.address) writes ASCII digits only, so the three agree on what it writes.
+BLOCK_ADDRESS_SEPARATORS = " /&@,;()-"
+ROUTE_WORDS: tuple[str, ...] = (
+    "IH", "I", "INTERSTATE", "US", "HWY", "HY", "HIGHWAY", "LOOP", "LP", "FM", "SH", "SR", "STHY",
+    "RT", "RTE", "ROUTE", "STATE", "CR", "COUNTY ROAD", "COUNTY RD", "CO RD", "SPUR", "BUS",
+    "BUSINESS", "PR",
+)
+_SEP = r"[ /&@,;()-]"
+_TOKEN = (r"(?:[^\d /&@,;()-]+"                      # a word without digits
+          r"|\d{1,3}(?:ST|ND|RD|TH)"                 # an ordinal
+          r"|(?:\d*00|0) BLOCK"                      # a hundred block
+          rf"|(?:{'|'.join(ROUTE_WORDS)})[ -]\d{{1,4}}[A-Z]?)")  # a route number
+BLOCK_ADDRESS_PATTERN = rf"^{_SEP}*{_TOKEN}(?:{_SEP}+{_TOKEN})*{_SEP}*$"
 _BLOCK_ADDRESS = re.compile(BLOCK_ADDRESS_PATTERN)
 
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
@@ -227,9 +252,17 @@ encode = msgspec.json.Encoder().encode
 
 
 def is_block_level(address: str) -> bool:
-    """
+    """Whether ``address`` holds no house-number-like token (``BLOCK_ADDRESS_PATTERN``).
+
     >>> is_block_level("7900 BLOCK PINEBROOK DR"), is_block_level("5237 N 35TH ST")
     (True, False)
+    >>> [is_block_level(a) for a in ("#5237 N 35TH ST", "N5237 W 35TH ST", "APT 4 5237 N 35TH ST",
+    ...                              "1200 BLOCK E MAIN ST #12", "3017-A N 28TH ST")]
+    [False, False, False, False, False]
+    >>> [is_block_level(a) for a in ("0 BLOCK MAIN ST", "1ST AVE / PIKE ST", "PINE ST & 3RD AVE",
+    ...     "E NORTH AV / N HUMBOLDT BL", "0 BLOCK NE LOOP 410", "IH 35 N NB / IH 10 W NB",
+    ...     "12300 BLOCK US HWY 90 W", "6500 BLOCK FM 78", "I-5 / SR 99", "COUNTY ROAD 12")]
+    [True, True, True, True, True, True, True, True, True, True]
     """
     return bool(_BLOCK_ADDRESS.match(address))
 
