@@ -5,6 +5,12 @@ the PostgreSQL 18 binaries), run as child processes in their own sessions so the
 the command that started them, and are recorded by pid in ``<folder>/stack.json`` so that
 ``down`` stops exactly what ``up`` started and nothing else.
 
+The database does not trust local users: its superuser ``postgres`` has a random password,
+made at the first ``initdb`` and kept in ``<folder>/database.password`` (mode 0600); host
+connections use scram-sha-256 and there is no Unix socket. The URL the stack records (and
+``stack.json``, also 0600) carries the password. A folder made by an earlier version, whose
+database trusted everyone, is converted on its next ``up``.
+
 The broker keeps its data in memory only (ARCHITECTURE.md): a restart loses topics and
 offsets, and the database is the durable record.
 """
@@ -14,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,12 +29,14 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import platformdirs
 
 from divert.exceptions import StackError
 
 STATE_FILE = "stack.json"
+PASSWORD_FILE = "database.password"
 DATABASE = "divert"
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
@@ -49,7 +59,8 @@ class Stack:
         return f"kafka://{self.broker_bootstrap}"
 
     def save(self) -> None:
-        (Path(self.folder) / STATE_FILE).write_text(json.dumps(asdict(self), indent=2))
+        # the database URL carries the superuser's password
+        write_private(Path(self.folder) / STATE_FILE, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> Stack | None:
@@ -57,6 +68,31 @@ class Stack:
         if not path.exists():
             return None
         return cls(**json.loads(path.read_text()))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable and writable by its owner only (also when it exists)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def database_password(folder: Path) -> str | None:
+    """The embedded database superuser's password, or None when the folder has none yet."""
+    path = Path(folder) / PASSWORD_FILE
+    if not path.exists():
+        return None
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def database_url(port: int, password: str, database: str = DATABASE) -> str:
+    """The embedded database's URL for its superuser (the password percent-encoded if need be)."""
+    return f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/{database}"
 
 
 def free_port() -> int:
@@ -147,8 +183,53 @@ def _run_as() -> str | None:
     return PG_SYSTEM_USER
 
 
+def _hba_trusts(pgdata: Path) -> bool:
+    """Whether the cluster's pg_hba.conf lets anyone in without a password (an older stack)."""
+    hba = pgdata / "pg_hba.conf"
+    return hba.exists() and any(
+        fields[-1] == "trust" for line in hba.read_text().splitlines()
+        if (fields := line.split("#", 1)[0].split()))
+
+
+def _hba_without_trust(text: str) -> str:
+    """pg_hba.conf with every ``trust`` method replaced by scram-sha-256."""
+    return "".join(re.sub(r"\btrust(\s*)$", r"scram-sha-256\1", line) if not line.lstrip().startswith("#")
+                   else line for line in text.splitlines(keepends=True))
+
+
+def _initdb(pgdata: Path, password: str, user: str | None) -> None:
+    # initdb reads the password from a file; it may run as another user (PG_SYSTEM_USER),
+    # so the file is a private copy that user owns, removed at once
+    pwfile = pgdata.parent / f".initdb-{secrets.token_hex(4)}"
+    write_private(pwfile, password + "\n")
+    try:
+        if user:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+        result = subprocess.run(
+            [_pg_bin("initdb"), "-D", str(pgdata), "--auth-host=scram-sha-256",
+             "--auth-local=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U",
+             "postgres", "--no-sync"],
+            capture_output=True, text=True, user=user,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    if result.returncode:
+        raise StackError(f"initdb failed in {pgdata}:\n{result.stderr}")
+
+
 def start_database(folder: Path, port: int) -> subprocess.Popen:
+    """Start PostgreSQL on 127.0.0.1:``port`` with its data in ``<folder>/pgdata``.
+
+    The first start runs initdb with a new random password for ``postgres``, saved in
+    ``<folder>/database.password`` (0600; read it with :func:`database_password`). A data
+    folder an earlier version made with trust authentication starts as it is; :func:`up`
+    then gives it a password and turns trust off (:func:`secure_legacy_database`).
+    """
     user = _run_as()
+    folder = Path(folder)
     pgdata = folder / "pgdata"
     if user:
         import pwd
@@ -159,22 +240,52 @@ def start_database(folder: Path, port: int) -> subprocess.Popen:
         ensure_prefix_permissions(pgdata)
         entry = pwd.getpwnam(user)
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    password = database_password(folder)
     if not (pgdata / "PG_VERSION").exists():
-        result = subprocess.run(
-            [_pg_bin("initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=utf8", "-U",
-             "postgres", "--no-sync"],
-            capture_output=True, text=True, user=user,
-        )
-        if result.returncode:
-            raise StackError(f"initdb failed in {pgdata}:\n{result.stderr}")
+        password = secrets.token_urlsafe(24)  # URL-safe: it goes into postgresql:// URLs as is
+        _initdb(pgdata, password, user)
+        write_private(folder / PASSWORD_FILE, password + "\n")
+    elif password is None and not _hba_trusts(pgdata):
+        raise StackError(
+            f"the database in {pgdata} asks for a password and {folder / PASSWORD_FILE} is "
+            f"missing: restore that file, or remove {pgdata} to start with an empty database")
     log = open(folder / "postgres.log", "ab")
     return subprocess.Popen(
         [_pg_bin("postgres"), "-D", str(pgdata), "-h", "127.0.0.1", "-p", str(port), "-k", "",
          "-c", "max_connections=200", "-c", "fsync=off" if os.environ.get("DIVERT_PG_FSYNC_OFF")
-         else "fsync=on", "-c", "shared_buffers=256MB"],
+         else "fsync=on", "-c", "shared_buffers=256MB", "-c", "password_encryption=scram-sha-256"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         user=user,
     )
+
+
+async def secure_legacy_database(folder: Path, port: int) -> bool:
+    """Give a running database that trusts every local user (made by an earlier divert) a
+    random password and scram-sha-256 authentication. True when there was one to convert.
+
+    Safe to repeat: the password is saved before it is set, and trust is removed last.
+    """
+    import asyncpg
+
+    folder = Path(folder)
+    pgdata = folder / "pgdata"
+    if not _hba_trusts(pgdata):
+        return False
+    password = database_password(folder)
+    if password is None:
+        password = secrets.token_urlsafe(24)
+        write_private(folder / PASSWORD_FILE, password + "\n")
+    conn = await asyncpg.connect(database_url(port, password, "postgres"), timeout=10)
+    try:
+        await conn.execute("set password_encryption = 'scram-sha-256'")
+        await conn.execute(await conn.fetchval(
+            "select format('alter role postgres password %L', $1::text)", password))
+        hba = pgdata / "pg_hba.conf"
+        hba.write_text(_hba_without_trust(hba.read_text()))  # keeps the file's owner
+        await conn.fetchval("select pg_reload_conf()")
+    finally:
+        await conn.close()
+    return True
 
 
 async def database_answers(url: str, timeout: float = 5.0) -> bool:
@@ -234,15 +345,20 @@ async def up(folder: Path | None = None, *, broker_port: int | None = None,
     except BaseException:
         _stop_pid(broker.pid, signal.SIGTERM)
         raise
+    password = database_password(folder)
+    if password is None:  # an older folder whose database trusts everyone: converted below
+        password = secrets.token_urlsafe(24)
+        write_private(folder / PASSWORD_FILE, password + "\n")
     stack = Stack(str(folder), broker.pid, f"127.0.0.1:{broker_port}", database.pid,
-                  f"postgresql://postgres@127.0.0.1:{database_port}/{DATABASE}", time.time())
+                  database_url(database_port, password), time.time())
     stack.save()
-    admin_url = f"postgresql://postgres@127.0.0.1:{database_port}/postgres"
+    admin_url = database_url(database_port, password, "postgres")
     try:
         await _wait(lambda: broker_answers(stack.broker_bootstrap, 2), "broker", broker,
                     folder / "broker.log", timeout)
         await _wait(lambda: database_answers(admin_url, 2), "database", database,
                     folder / "postgres.log", timeout)
+        await secure_legacy_database(folder, database_port)
         await ensure_database(admin_url)
     except BaseException:
         await down(folder)

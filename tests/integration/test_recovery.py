@@ -106,10 +106,10 @@ def own_database(tmp_path):
     folder = tmp_path / "pg"
     folder.mkdir()
     port = local_stack.free_port()
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def start() -> subprocess.Popen:
         proc = local_stack.start_database(folder, port)
+        url = local_stack.database_url(port, local_stack.database_password(folder), "postgres")
         deadline = time.monotonic() + 30
         while not asyncio.run(local_stack.database_answers(url, 1)):
             assert time.monotonic() < deadline, (folder / "postgres.log").read_text()[-2000:]
@@ -117,6 +117,7 @@ def own_database(tmp_path):
         return proc
 
     server = {"proc": start()}
+    url = local_stack.database_url(port, local_stack.database_password(folder), "postgres")
 
     def stop() -> None:
         server["proc"].send_signal(signal.SIGINT)

@@ -24,8 +24,11 @@ ENV_EXAMPLE = ROOT / ".env.example"
 DASHBOARDS = ROOT / "dashboards"
 SCHEMA = Path(__file__).with_name("data") / "compose-spec.json"
 
-ONE_SHOT = {"migrate", "replay"}  # jobs that run to completion; every other service runs long
+ONE_SHOT = {"db-init", "migrate", "replay"}  # jobs that run to completion; the others run long
 DIVERT_SERVICES = {"migrate", "worker", "replay"}
+DB_INIT = "db-init"  # the only service that may log in as the database superuser
+MIGRATIONS = ROOT / "consumers" / "db" / "migrations"
+READER = "grafana_reader"
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE", re.IGNORECASE)
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}; $$ escapes
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
@@ -165,6 +168,74 @@ def test_divert_services_read_their_settings_from_the_environment(compose, servi
     assert services["replay"]["command"][:2] == ["replay", "--city"]
     assert "--input" in services["replay"]["command"]
     assert services["replay"]["profiles"] == ["replay"]
+
+
+def _references(value) -> set[str]:
+    return {m[1] for m in INTERPOLATION.finditer(json.dumps(value))}
+
+
+def test_only_db_init_uses_the_database_superuser(services, env_example):
+    """The superuser's name and password reach db-init (and the server that defines them) only;
+    divert's services log in as the application role, Grafana as the reader."""
+    superuser = {"POSTGRES_USER", "POSTGRES_PASSWORD"}
+    for name, service in services.items():
+        if name not in (DB_INIT, "timescaledb"):
+            used = _references(service) & superuser
+            assert not used, f"{name} uses the database superuser's {used}"
+    init_env = services[DB_INIT]["environment"]
+    assert init_env["PGUSER"] == "${POSTGRES_USER:-postgres}"
+    assert _references(init_env["PGPASSWORD"]) == {"POSTGRES_PASSWORD"}
+    assert {"DIVERT_DB_USER", "DIVERT_DB_PASSWORD", "GRAFANA_DB_PASSWORD"} <= _references(init_env)
+    assert "PGPASSWORD" not in json.dumps({k: v for k, v in services.items() if k != DB_INIT})
+    for name in DIVERT_SERVICES:
+        url = services[name]["environment"]["DIVERT_DATABASE_URL"]
+        assert url.startswith("postgresql://${DIVERT_DB_USER:-divert}:${DIVERT_DB_PASSWORD:?"), (name, url)
+    assert env_example["DIVERT_DB_USER"] and env_example["DIVERT_DB_USER"] != env_example["POSTGRES_USER"]
+    assert env_example["POSTGRES_USER"] == "postgres"
+    # every job that touches the database waits for db-init
+    assert services["migrate"]["depends_on"][DB_INIT]["condition"] == "service_completed_successfully"
+    assert services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["grafana"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # no script in the server's first-start hook: roles come from db-init, on every start
+    assert not any("docker-entrypoint-initdb.d" in v for v in services["timescaledb"].get("volumes", []))
+
+
+def test_db_init_script_makes_the_application_role_and_the_reader(services):
+    mounts = [v.split(":") for v in services[DB_INIT]["volumes"]]
+    assert services[DB_INIT]["entrypoint"][-1] in [target for _, target, *_ in mounts]
+    script = (ROOT / mounts[0][0]).read_text()
+    for required in ("nosuperuser nocreatedb nocreaterole noreplication nobypassrls",
+                     "revoke temporary on database", "connection limit",
+                     "statement_timeout", "default_transaction_read_only", "search_path = reader",
+                     "create schema if not exists reader authorization"):
+        assert required in script, required
+    for statement in re.findall(r"(?:create|alter) role[^;]*;", script, re.IGNORECASE):
+        assert not re.search(r"(?<!no)(superuser|createrole|createdb|replication|bypassrls)\b",
+                             statement, re.IGNORECASE), f"db-init gives a role power: {statement}"
+
+
+def test_grafana_logs_in_as_the_reader_the_migration_restricts(services):
+    env = services["grafana"]["environment"]
+    assert env["DIVERT_DB_USER"] == READER
+    assert _references(env["DIVERT_DB_PASSWORD"]) == {"GRAFANA_DB_PASSWORD"}
+    least = (MIGRATIONS / "008_least_privilege.sql").read_text()
+    assert f"'{READER}'" in least and "dead_letters" not in least.split("readable", 1)[1].split("];")[0]
+
+
+def test_prometheus_cannot_be_stopped_or_changed_over_http(services):
+    for name, service in services.items():
+        command = json.dumps(service.get("command", "")) + json.dumps(service.get("entrypoint", ""))
+        assert "--web.enable-lifecycle" not in command, f"{name}: /-/quit and /-/reload open to all"
+        assert "--web.enable-admin-api" not in command, f"{name}: the TSDB admin API is open"
+        assert "--web.enable-remote-write-receiver" not in command, name
+
+
+def test_worker_metrics_listen_on_the_compose_network_only(services):
+    worker = services["worker"]
+    assert worker["environment"]["DIVERT_METRICS_HOST"] == "0.0.0.0"  # Prometheus scrapes it
+    assert not worker.get("ports"), "the worker's /metrics is not published on the host"
+    for name in DIVERT_SERVICES - {"worker"}:
+        assert "DIVERT_METRICS_HOST" not in services[name]["environment"], name
 
 
 def test_host_ports_bind_to_loopback(services):
