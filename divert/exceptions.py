@@ -2,6 +2,8 @@
 
     DivertError
     ├── ConfigError            a city mapping, policy or setting is wrong (names the file and key)
+    ├── InputFileError         an input file cannot be read: not UTF-8, not CSV, a cut gzip, unreadable
+    │                          (one line: "path:line: what is wrong")
     ├── InvalidRecord          one input record cannot be made canonical (names the record and field);
     │                          the record goes to the dead-letter topic, the worker goes on
     ├── StackError             the embedded broker or database could not be started or reached
@@ -20,6 +22,22 @@ class DivertError(Exception):
 
 class ConfigError(DivertError):
     """A configuration file or setting is invalid."""
+
+
+class InputFileError(DivertError):
+    """An input file cannot be read as what it should be (names the file, and the line when known).
+
+    >>> str(InputFileError("not UTF-8 text", path="calls.csv", line=3))
+    'calls.csv:3: not UTF-8 text'
+    >>> str(InputFileError("permission denied", path="calls.csv"))
+    'calls.csv: permission denied'
+    """
+
+    def __init__(self, reason: str, *, path: object, line: int | None = None):
+        self.reason = reason
+        self.path = str(path)
+        self.line = line
+        super().__init__(f"{self.path}:{line}: {reason}" if line else f"{self.path}: {reason}")
 
 
 class StackError(DivertError):

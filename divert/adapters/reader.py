@@ -1,14 +1,25 @@
-"""Reading a city's CSV (or CSV.gz) files as rows of ``{column name: str}``."""
+"""Reading a city's CSV (or CSV.gz) files as rows of ``{column name: str}``, and the one place
+that turns what goes wrong while reading an input file — not UTF-8, a broken CSV record, a gzip
+file cut short, a file that cannot be opened, YAML that does not parse — into a one-line
+:class:`~divert.exceptions.InputFileError` (or :class:`~divert.exceptions.ConfigError` for
+configuration files) naming the file and, when known, the line: ``path:line: what is wrong``.
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from divert.exceptions import ConfigError
+from divert.exceptions import ConfigError, InputFileError
+
+#: what reading a file (or decompressing it) raises when the file, not the program, is at fault
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def resolve_history(patterns: Iterable[str], base: Path, origin: str) -> list[Path]:
@@ -23,14 +34,69 @@ def resolve_history(patterns: Iterable[str], base: Path, origin: str) -> list[Pa
     return paths
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line (parser messages often span several)."""
+    return " ".join(str(text).split())
+
+
+def _is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as probe:
+            return probe.read(2) == b"\x1f\x8b"
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError("is a folder, not a file", path=path) from exc
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+
+
 def _open_text(path: Path) -> io.TextIOBase:
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
     # utf-8-sig: one Seattle export starts with a byte-order mark that would otherwise
     # become part of its first column's name
-    if gzipped:
+    if _is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
+
+
+def _bad_utf8(path: Path) -> tuple[int, int, int] | None:
+    """(line, column, byte) of the first byte of ``path`` that is not UTF-8, if it can be found."""
+    try:
+        with (gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")) as f:
+            for n, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    return n, exc.start + 1, raw[exc.start]
+    except (OSError, *GZIP_ERRORS):
+        return None
+    return None
+
+
+def _gzip_reason(exc: BaseException) -> str:
+    return f"the gzip file is cut short or corrupt ({one_line(exc) or type(exc).__name__})"
+
+
+def _csv_error(exc: BaseException, path: Path, record_line: int, lines_read: int) -> InputFileError:
+    """The one-line error for ``exc``, raised while reading the record that starts on ``record_line``."""
+    if isinstance(exc, UnicodeDecodeError):
+        found = _bad_utf8(path)
+        if found:
+            line, column, byte = found
+            return InputFileError(f"not UTF-8 text: byte 0x{byte:02x} at column {column} "
+                                  "(save the file as UTF-8)", path=path, line=line)
+        return InputFileError(f"not UTF-8 text after line {lines_read} ({exc.reason}; save the file as UTF-8)",
+                              path=path)
+    if isinstance(exc, csv.Error):
+        text = str(exc)
+        if "field larger than field limit" in text:
+            text = (f"a field is longer than {csv.field_size_limit():,} characters, the most a CSV field may "
+                    "hold (an unclosed quote?)")
+        return InputFileError(f"not a valid CSV record: {one_line(text)}", path=path, line=record_line)
+    if isinstance(exc, GZIP_ERRORS):
+        return InputFileError(f"{_gzip_reason(exc)} after line {lines_read}", path=path)
+    return InputFileError(f"cannot read after line {lines_read}: {getattr(exc, 'strerror', None) or exc}",
+                          path=path)
 
 
 def read_csv(path: Path) -> Iterator[dict[str, str]]:
@@ -39,22 +105,85 @@ def read_csv(path: Path) -> Iterator[dict[str, str]]:
     A short row is padded with "" (so a missing value is reported by the adapter as
     missing, not lost); a long row keeps its surplus values under ``_extra_<n>`` keys,
     which adapters ignore. Blank lines are not records and are skipped.
+
+    A file that cannot be read to its end (not UTF-8, a broken CSV record, a gzip file cut
+    short) raises :class:`InputFileError` naming the file and line, while iterating: the rows
+    before the fault have been yielded.
     """
-    try:
-        handle = _open_text(path)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
+    path = Path(path)
+    handle = _open_text(path)
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        width = len(header)
-        for row in reader:
-            if len(row) == width:
+        header: list[str] | None = None
+        width = 0
+        while True:
+            record_line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error, OSError, *GZIP_ERRORS) as exc:
+                raise _csv_error(exc, path, record_line, reader.line_num) from exc
+            if header is None:
+                header, width = row, len(row)
+            elif len(row) == width:
                 yield dict(zip(header, row, strict=True))
             elif row:
                 record = dict(zip(header, row + [""] * (width - len(row)), strict=False))
                 for i, extra in enumerate(row[width:], 1):
                     record[f"_extra_{i}"] = extra
                 yield record
+
+
+@contextmanager
+def reading(path: Path | str, *, config: bool = False, formats: tuple[type[BaseException], ...] = (),
+            what: str = "file") -> Iterator[None]:
+    """Turn what reading ``path`` in the ``with`` body may raise into one line naming the file.
+
+    For readers that are not :func:`read_csv` (pandas, YAML, JSON): a file missing, unreadable,
+    not UTF-8, a gzip file cut short, YAML that does not parse. ``config``: raise
+    :class:`ConfigError` (the file configures divert) instead of :class:`InputFileError`.
+    ``formats``: the parser's own errors (e.g. ``(ValueError,)`` around a lone ``pd.read_csv``
+    call: pandas and pyarrow parse errors derive from it), reported as "not a valid <what>".
+    Anything else (a programming error) goes through untouched.
+    """
+    import yaml
+
+    def fail(reason: str, line: int | None = None) -> ConfigError | InputFileError:
+        if config:
+            return ConfigError(f"{path}:{line}: {reason}" if line else f"{path}: {reason}")
+        return InputFileError(reason, path=path, line=line)
+
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise fail("no such file" if exc.filename in (None, str(path)) else
+                   f"{exc.filename}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise fail("is a folder, not a file") from exc
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+                   "(save the file as UTF-8)") from exc
+    except GZIP_ERRORS as exc:
+        raise fail(_gzip_reason(exc)) from exc
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from exc
+    except csv.Error as exc:
+        raise fail(f"not a valid CSV file: {one_line(exc)}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or exc
+        raise fail(f"not valid YAML: {one_line(problem)}", mark.line + 1 if mark else None) from exc
+    except formats as exc:
+        raise fail(f"not a valid {what}: {one_line(exc) or type(exc).__name__}") from exc
+
+
+
+def read_yaml(path: Path | str) -> Any:
+    """The YAML document of configuration file ``path`` (None when empty); ConfigError naming the
+    file (and line) when it cannot be read or parsed."""
+    import yaml
+
+    path = Path(path)
+    with reading(path, config=True):
+        return yaml.safe_load(path.read_text(encoding="utf-8"))

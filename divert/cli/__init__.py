@@ -4,6 +4,12 @@ Each module in this package exposes ``command`` (a click command or group); the 
 them itself, so a new command is a new file. Commands are thin: they wire the core to files,
 the broker and the database, and turn a :class:`~divert.exceptions.DivertError` into a
 message and a non-zero exit.
+
+An input error is one line on stderr naming the file (and line or key when known) and exit
+code 1, never a traceback: the readers raise ``InputFileError`` / ``ConfigError`` with
+``path:line: what is wrong``; ``main()`` prints it on one line, and, as a last resort, does
+the same for an ``OSError`` the readers did not translate (permission denied, a folder where
+a file was expected), naming ``exc.filename``. Programming errors still show their traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import sys
 
 import click
 
-from divert.exceptions import DivertError
+from divert.exceptions import DivertError, StackError
 
 
 class _Commands(click.Group):
@@ -52,5 +58,17 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except DivertError as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
+        # a stack error may carry a process's log tail; every other message is one line
+        message = str(exc) if isinstance(exc, StackError) else _one_line(exc)
+        click.secho(f"error: {message}", fg="red", err=True)
         sys.exit(1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        also = f" ({exc.filename2})" if exc.filename2 is not None else ""
+        click.secho(f"error: {where}{_one_line(reason)}{also}", fg="red", err=True)
+        sys.exit(1)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())

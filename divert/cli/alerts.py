@@ -18,13 +18,15 @@ def classified_frame(city: str, input_path: Path | None, policy_path: Path | Non
     import pandas as pd
 
     from divert.adapters import load_adapter
+    from divert.adapters.reader import reading
     from divert.classify import classify_frame
     from divert.crosswalk import load_crosswalk
     from divert.exceptions import InvalidRecord
     from divert.policy import load_policy
 
     if input_path is not None and input_path.suffix == ".parquet":
-        df = pd.read_parquet(input_path)
+        with reading(input_path, formats=(ValueError,), what="parquet file"):
+            df = pd.read_parquet(input_path)
         missing = {"received_at", "eligible", "route"} - set(df.columns)
         if missing:
             raise ConfigError(f"{input_path}: not classified calls (missing {', '.join(sorted(missing))}); "
@@ -44,7 +46,9 @@ def classified_frame(city: str, input_path: Path | None, policy_path: Path | Non
     if not rows:
         raise ConfigError(f"no {city} record could be normalized from {input_path or 'its history'}")
     df = pd.DataFrame(rows).drop_duplicates("incident_id", keep="last").reset_index(drop=True)
-    return classify_frame(df, load_crosswalk(city), load_policy(policy_path))
+    with reading(policy_path or "the default policy", config=True):
+        policy = load_policy(policy_path)
+    return classify_frame(df, load_crosswalk(city), policy)
 
 
 @click.group("alerts")
@@ -73,11 +77,13 @@ def tune(city, input_path, settings_path, k, quantile, window_minutes, span_wind
     Weeks count only the hours the history covers (a window with no call at all is a gap in
     the feed, not a quiet hour), so a file sampled on a few days per month is judged fairly.
     """
+    from divert.adapters.reader import reading
     from divert.spikes import CITY_LAYER, frame_windows, load_alert_settings, replay_alerts
 
-    settings = load_alert_settings(city, settings_path, k=k, quantile=quantile, window_minutes=window_minutes,
-                                   span_windows=span_windows, min_excess_calls=min_excess_calls,
-                                   layers=tuple(layers) or None)
+    with reading(settings_path or "the alert settings", config=True):
+        settings = load_alert_settings(city, settings_path, k=k, quantile=quantile, window_minutes=window_minutes,
+                                       span_windows=span_windows, min_excess_calls=min_excess_calls,
+                                       layers=tuple(layers) or None)
     df = classified_frame(city, input_path)
     windows = frame_windows(df, settings, agency=city if "agency" in df else None)
     if not windows:

@@ -64,15 +64,16 @@ def city_timezone(city: str) -> str:
 
 def load_harm(path: Path | None, city: str) -> tuple[dict[str, float] | None, float, str]:
     """(weights, default weight, source) from --harm FILE, else from the city's crime mapping."""
-    import yaml
+    from divert.adapters.reader import one_line, read_yaml
 
     if path is not None:
+        doc = read_yaml(path) or {}
         try:
-            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
             weights = {str(k): float(v) for k, v in (doc.get("weights") or {}).items()}
             default = float(doc.get("default", 1))
-        except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
-            raise ConfigError(f"{path}: expected YAML with 'weights' (name → number), 'default', 'source': {exc}") from exc
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}: expected YAML with 'weights' (name → number), 'default', 'source': "
+                              f"{one_line(exc)}") from exc
         if not weights or any(w < 0 for w in weights.values()) or default < 0:
             raise ConfigError(f"{path}: 'weights' must list at least one offence, every weight >= 0")
         return weights, default, str(doc.get("source") or path)
@@ -124,11 +125,24 @@ async def fetch_divergence(dsn: str, agency: str, layer: str, start: datetime | 
 def load_group_population(path: Path | None) -> dict[str, float] | None:
     if path is None:
         return None
-    with open(path, newline="", encoding="utf-8") as f:
+    from divert.adapters.reader import reading
+
+    with reading(path), open(path, newline="", encoding="utf-8") as f:
         try:
             return {r["group"]: float(r["population"]) for r in csv.DictReader(f)}
+        except UnicodeDecodeError:
+            raise
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"{path}: expected columns group, population (a number): {exc}") from exc
+
+
+def _read_population(load_population, city: str, layer: str, path: Path | None):
+    """``load_population`` with a file that cannot be read (not UTF-8, a folder, …) named on one line."""
+    from divert.adapters.reader import reading
+    from divert.paths import reference_dir
+
+    with reading(path or reference_dir() / "areas" / f"{city}.csv"):
+        return load_population(city, layer, path)
 
 
 @click.command("burden")
@@ -178,7 +192,7 @@ def command(city, window, step, layer, start, end, restrict, harm_path, populati
     if start_t and end_t and start_t >= end_t:
         raise ConfigError(f"--from {start} is not before --to {end}")
     harm, harm_default, harm_source = load_harm(harm_path, city)
-    population = load_population(city, layer, population_path)
+    population = _read_population(load_population, city, layer, population_path)
     group_population = load_group_population(group_population_path)
     frame, start_t, end_t, unplaced, subjects = asyncio.run(fetch_divergence(
         services().database_url, city, layer, start_t, end_t, width, step_td, harm, harm_default,
@@ -343,7 +357,7 @@ def crime_enforcement(city, layer, start, end, population_path, fmt, offences_an
     excluded = not_ranked.get(layer, [])
     counts, survey, periods, notes, start_t, end_t = asyncio.run(fetch_crime_enforcement(
         services().database_url, city, layer, start_t, end_t, offences, excluded))
-    population = load_population(city, layer, population_path)
+    population = _read_population(load_population, city, layer, population_path)
     voices = crime_enforcement_voices(counts, population=population, survey=survey)
     ranks = {m: list(vals.values()) for m, vals in survey.items()}
     lq = {v.area: v.offences.lq_shrunk for v in voices}

@@ -10,6 +10,7 @@ import msgspec
 import pandas as pd
 
 from divert.adapters import load_adapter
+from divert.adapters.reader import reading
 from divert.classify import classify_frame
 from divert.crosswalk import load_crosswalk
 from divert.exceptions import InvalidRecord
@@ -27,7 +28,9 @@ from divert.policy import load_policy
 def command(city: str, input_path: Path | None, output_path: Path, policy_path: Path | None) -> None:
     """Classify every call of a raw file in batch; rows that fail normalization are counted."""
     adapter = load_adapter(city)
-    crosswalk, policy = load_crosswalk(city), load_policy(policy_path)
+    crosswalk = load_crosswalk(city)
+    with reading(policy_path or "the default policy", config=True):
+        policy = load_policy(policy_path)
     rows, failed, read = [], Counter(), 0
     for raw in adapter.read_raw(input_path):
         read += 1

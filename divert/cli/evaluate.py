@@ -31,6 +31,15 @@ def command(program_name, outcome, method, output, placebo_runs, displacement, e
     Rates are per day with data: cities that publish only some days of each month are
     compared on those days, never on monthly totals.
     """
+    if end:
+        import pandas as pd
+
+        from divert.exceptions import ConfigError
+
+        try:
+            pd.Timestamp(end)
+        except ValueError:
+            raise ConfigError(f"--end {end!r}: expected a date like 2024-06-01") from None
     result, text = asyncio.run(_evaluate(program_name, outcome, method, placebo_runs,
                                          [a.strip() for a in (displacement or "").split(",") if a.strip()],
                                          end, store))

@@ -27,7 +27,10 @@ def _speed(value: str) -> float | None:
 def _time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    t = datetime.fromisoformat(value)
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{value!r} is not an ISO date or time (e.g. 2024-01-01 or 2024-01-01T06:00)") from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -58,8 +61,8 @@ def command(city, input_path, speed, start, end, restart, quiet) -> None:
     if start_t and end_t and start_t >= end_t:
         raise ConfigError(f"--from {start} is not before --to {end}")
     adapter = load_adapter(city)
+    the_plan = replay.plan(adapter, input_path, start_t, end_t)  # the input's faults first, before any service
     svc = services()
-    the_plan = replay.plan(adapter, input_path, start_t, end_t)
     items = the_plan.items
     if not restart:
         items = replay.without_stored(items, asyncio.run(replay.stored_keys(svc.database_url, adapter.agency)))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 
@@ -191,6 +192,46 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in costs_dir().glob("*.yaml") if not p.stem.startswith("on_scene"))
 
 
+def _number(value, where: str, *, low: float | None = None, low_open: bool = False,
+            high: float | None = None, high_open: bool = False, what: str = "a number") -> float:
+    """``value`` as a float within bounds, else ConfigError naming ``where`` (file: key)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected {what}, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected {what}, got {value!r}") from None
+    if x != x or x in (float("inf"), float("-inf")) \
+            or (low is not None and (x <= low if low_open else x < low)) \
+            or (high is not None and (x >= high if high_open else x > high)):
+        raise ConfigError(f"{where}: expected {what}, got {value!r}")
+    return x
+
+
+def _positive(value, where: str) -> float:
+    return _number(value, where, low=0, low_open=True, what="a number above 0")
+
+
+def _count(value, where: str) -> int:
+    x = _number(value, where, low=1, what="a whole number, at least 1")
+    if x != int(x):
+        raise ConfigError(f"{where}: expected a whole number, at least 1, got {value!r}")
+    return int(x)
+
+
+def _year(value, where: str) -> int:
+    x = _number(value, where, low=1900, high=2200, what="a year")
+    if x != int(x):
+        raise ConfigError(f"{where}: expected a year, got {value!r}")
+    return int(x)
+
+
+def _mapping(doc, where: str) -> dict:
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: expected a mapping (key: value lines), got {type(doc).__name__}")
+    return doc
+
+
 def _range(doc, where: str) -> Range:
     try:
         if isinstance(doc, int | float):
@@ -198,39 +239,54 @@ def _range(doc, where: str) -> Range:
         r = Range(float(doc["low"]), float(doc["central"]), float(doc["high"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: expected a number or low, central, high: {exc}") from exc
-    if not 0 <= r.low <= r.central <= r.high:
+    if not 0 <= r.low <= r.central <= r.high or r.high == float("inf"):
         raise ConfigError(f"{where}: expected 0 <= low <= central <= high, got {r}")
     return r
 
 
 def _lines(items, where: str, key: str) -> tuple[Line, ...]:
+    """Budget (``amount``, dollars) or head-count (``count``) lines: each >= 0, their total > 0,
+    a ``share`` of a line within 0..1."""
     if not items:
         raise ConfigError(f"{where}: at least one line is needed")
-    try:
-        return tuple(Line(str(i["line"]).strip(), float(i[key]), float(i.get("share", 1))) for i in items)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: each line needs 'line' and '{key}': {exc}") from exc
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: expected a list of lines")
+    lines = []
+    for n, i in enumerate(items):
+        w = f"{where}[{n}]"
+        if not isinstance(i, dict) or "line" not in i or key not in i:
+            raise ConfigError(f"{w}: each line needs 'line' and '{key}'")
+        lines.append(Line(str(i["line"]).strip(),
+                          _number(i[key], f"{w}.{key}", low=0, what="a number, 0 or more"),
+                          _number(i.get("share", 1), f"{w}.share", low=0, high=1,
+                                  what="a share between 0 and 1")))
+    if sum(line.amount * line.share for line in lines) <= 0:
+        raise ConfigError(f"{where}: the lines add up to 0; at least one must be above 0")
+    return tuple(lines)
 
 
 def _police_unit_hour(doc, where: str) -> PoliceUnitHour:
     if not isinstance(doc, dict) or not doc.get("source") or not doc.get("year"):
         raise ConfigError(f"{where}: police_unit_hour needs 'source' and 'year' (every figure names both)")
-    source, year = " ".join(str(doc["source"]).split()), int(doc["year"])
+    source, year = " ".join(str(doc["source"]).split()), _year(doc["year"], f"{where}: police_unit_hour.year")
     if "entered" in doc:
         return PoliceUnitHour(_range(doc["entered"], f"{where}: police_unit_hour.entered"), source, year, "entered")
     paid = doc.get("paid_hours_per_fte") or {}
-    try:
-        paid_hours = float(paid["value"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: police_unit_hour.paid_hours_per_fte.value is needed to derive a rate") from exc
+    if not isinstance(paid, dict) or "value" not in paid:
+        raise ConfigError(f"{where}: police_unit_hour.paid_hours_per_fte.value is needed to derive a rate")
+    # a year has 8,784 hours at most: more paid hours per FTE is a typo
+    paid_hours = _number(paid["value"], f"{where}: police_unit_hour.paid_hours_per_fte.value",
+                         low=0, low_open=True, high=8784, what="hours paid per FTE in a year, above 0 and at most 8,784")
     scenarios = {}
     for name in ("low", "central", "high"):
-        s = (doc.get("scenarios") or {}).get(name)
+        s = _mapping(doc.get("scenarios") or {}, f"{where}: police_unit_hour.scenarios").get(name)
         if not s:
             raise ConfigError(f"{where}: police_unit_hour.scenarios.{name} is missing (or use 'entered')")
+        w = f"{where}: police_unit_hour.scenarios.{name}"
+        s = _mapping(s, w)
         scenarios[name] = Scenario(name, " ".join(str(s.get("reading", "")).split()),
-                                   _lines(s.get("dollars"), f"{where}: scenarios.{name}.dollars", "amount"),
-                                   _lines(s.get("fte"), f"{where}: scenarios.{name}.fte", "count"))
+                                   _lines(s.get("dollars"), f"{w}.dollars", "amount"),
+                                   _lines(s.get("fte"), f"{w}.fte", "count"))
         if scenarios[name].fte_total() <= 0:
             raise ConfigError(f"{where}: scenarios.{name}: FTE must be positive")
     rates = [scenarios[n].rate(paid_hours) for n in ("low", "central", "high")]
@@ -244,7 +300,7 @@ def _alternative(route: str, doc, where: str) -> Alternative:
     w = f"{where}: alternatives.{route}"
     if not isinstance(doc, dict):
         raise ConfigError(f"{w}: expected a mapping")
-    team = int(doc.get("responders_per_team", 1))
+    team = _count(doc.get("responders_per_team", 1), f"{w}.responders_per_team")
     per_hour = per_call = None
     sources, assumption, year = [], bool(doc.get("assumption", False)), None
     if "hourly_pay" in doc:
@@ -275,48 +331,54 @@ def _alternative(route: str, doc, where: str) -> Alternative:
     else:
         raise ConfigError(f"{w}: give hourly_pay (+ load_factor), cost_per_hour or cost_per_call, each with its source")
     service = doc.get("service_minutes") or {}
-    try:
-        service_minutes = float(service["value"] if isinstance(service, dict) else service)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{w}.service_minutes: expected value (minutes a team is busy per call) and source") from exc
+    if isinstance(service, dict) and "value" not in service:
+        raise ConfigError(f"{w}.service_minutes: expected value (minutes a team is busy per call) and source")
+    service_minutes = _positive(service["value"] if isinstance(service, dict) else service,
+                                f"{w}.service_minutes" + (".value" if isinstance(service, dict) else ""))
+    if pay_year := year:
+        year = _year(pay_year, f"{w}.{'hourly_pay' if 'hourly_pay' in doc else key}.year")
     return Alternative(
         route, str(doc.get("name") or route), per_hour, per_call, team, derivation, "; ".join(sources),
-        int(year) if year else None, assumption, service_minutes,
+        year or None, assumption, service_minutes,
         " ".join(str(service.get("source", "")).split()) if isinstance(service, dict) else "",
         bool(service.get("assumption", True)) if isinstance(service, dict) else True,
-        float(doc.get("target_minutes", 15)), float(doc.get("target_share", 0.8)))
+        _positive(doc.get("target_minutes", 15), f"{w}.target_minutes"),
+        _number(doc.get("target_share", 0.8), f"{w}.target_share", low=0, low_open=True, high=1, high_open=True,
+                what="a share above 0 and below 1"))
 
 
 def load_on_scene(name: str, base: Path | None = None) -> OnScene:
     path = (base or costs_dir()) / name
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the on-scene minutes: {exc}") from exc
+    doc = _mapping(read_yaml(path) or {}, str(path))
     if not doc.get("source"):
         raise ConfigError(f"{path}: 'source' is required")
 
     def minutes(d, where):
         if not d:
             return None
-        try:
-            return CategoryMinutes(float(d["units"]), float(d["minutes"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: {where}: expected units and minutes") from exc
+        if not isinstance(d, dict) or "units" not in d or "minutes" not in d:
+            raise ConfigError(f"{path}: {where}: expected units and minutes")
+        return CategoryMinutes(_positive(d["units"], f"{path}: {where}.units"),
+                               _positive(d["minutes"], f"{path}: {where}.minutes"))
 
     categories, codes = {}, {}
-    for name_, c in (doc.get("categories") or {}).items():
-        categories[name_] = (minutes(c.get("other_initiated"), name_), minutes(c.get("police_initiated"), name_))
+    for name_, c in _mapping(doc.get("categories") or {}, f"{path}: categories").items():
+        c = _mapping(c, f"{path}: categories.{name_}")
+        categories[name_] = (minutes(c.get("other_initiated"), f"categories.{name_}.other_initiated"),
+                             minutes(c.get("police_initiated"), f"categories.{name_}.police_initiated"))
         for code in c.get("codes") or ():
             if str(code) in codes:
                 raise ConfigError(f"{path}: APCO code {code} is in two categories ({codes[str(code)]}, {name_})")
             codes[str(code)] = name_
-    d = doc.get("default") or {}
-    categories["default"] = (minutes(d.get("other_initiated"), "default"), minutes(d.get("police_initiated"), "default"))
+    d = _mapping(doc.get("default") or {}, f"{path}: default")
+    categories["default"] = (minutes(d.get("other_initiated"), "default.other_initiated"),
+                             minutes(d.get("police_initiated"), "default.police_initiated"))
     if categories["default"][0] is None or categories["default"][1] is None:
         raise ConfigError(f"{path}: 'default' needs other_initiated and police_initiated minutes")
     return OnScene(" ".join(str(doc["source"]).split()), doc.get("year"), bool(doc.get("assumption", True)),
-                   float(doc.get("high_factor", 1.0)), str(doc.get("high_factor_source", "")),
+                   _number(doc.get("high_factor", 1.0), f"{path}: high_factor", low=1,
+                           what="a factor of 1 or more (high = central × factor)"),
+                   str(doc.get("high_factor_source", "")),
                    categories, codes, path.name)
 
 
@@ -326,17 +388,18 @@ def load_model(city: str, path: Path | str | None = None) -> CostModel:
     if not path.is_file():
         raise ConfigError(f"no cost model for {city!r}: write {path} (see reference/costs/README.md); "
                           f"models exist for: {', '.join(available_models()) or 'none'}")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     where = str(path)
+    doc = _mapping(read_yaml(path) or {}, where)
     for key in ("fiscal_year", "police_unit_hour", "on_scene"):
         if key not in doc:
             raise ConfigError(f"{where}: '{key}' is required")
-    alternatives = {route: _alternative(route, a, where) for route, a in (doc.get("alternatives") or {}).items()}
+    alternatives = {route: _alternative(route, a, where)
+                    for route, a in _mapping(doc.get("alternatives") or {}, f"{where}: alternatives").items()}
     on_scene = doc["on_scene"]
-    return CostModel(str(doc.get("city") or city), int(doc["fiscal_year"]), str(doc.get("currency", "USD")),
+    if not isinstance(on_scene, str | dict):
+        raise ConfigError(f"{where}: on_scene: expected a file name beside the model or a mapping")
+    return CostModel(str(doc.get("city") or city), _year(doc["fiscal_year"], f"{where}: fiscal_year"),
+                     str(doc.get("currency", "USD")),
                      _police_unit_hour(doc["police_unit_hour"], where), alternatives,
                      load_on_scene(on_scene, path.parent) if isinstance(on_scene, str) else
                      _inline_on_scene(on_scene, path), str(path))

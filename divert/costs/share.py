@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from divert.adapters.reader import reading
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir, shared_data_dir
 
@@ -63,13 +64,16 @@ def derive(source: Path | None = None, dest: Path | None = None) -> int:
     source states disagrees with its own budget and general fund by more than 0.1 point."""
     source, dest = source or shared_csv(), dest or derived_csv()
     out = []
-    with open(source, newline="", encoding="utf-8-sig") as f:
+    with reading(source), open(source, newline="", encoding="utf-8-sig") as f:
         for i, r in enumerate(csv.DictReader(f), 2):
             for yy in range(18, 23):
                 p, gf, stated = r.get(f"p{yy}"), r.get(f"gf{yy}"), r.get(f"% {yy}")
                 if not p or not gf:
                     continue
-                police, fund = float(p), float(gf)
+                police = _amount(p, source, i, f"p{yy}")
+                fund = _amount(gf, source, i, f"gf{yy}")
+                if stated:
+                    _amount(stated, source, i, f"% {yy}")
                 if fund <= 0:
                     continue
                 share = police / fund
@@ -86,13 +90,36 @@ def derive(source: Path | None = None, dest: Path | None = None) -> int:
     return len(out)
 
 
+def _amount(text: str, path: Path, line: int, key: str) -> float:
+    """A budget figure: a number, 0 or more; ConfigError naming the file, line and column otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{path}:{line}: column {key!r}: expected a number, got {text!r}") from None
+    if not value >= 0 or math.isinf(value):
+        raise ConfigError(f"{path}:{line}: column {key!r}: a budget figure must be a number, 0 or more, got {text!r}")
+    return value
+
+
 def load(path: Path | None = None) -> list[ShareRow]:
     path = path or derived_csv()
     if not path.is_file():
         raise ConfigError(f"{path} is missing: run `divert costs share --derive`")
-    with open(path, newline="", encoding="utf-8") as f:
-        return [ShareRow(r["state"], r["city"], r["slug"], int(r["fiscal_year"]), float(r["police_budget"]),
-                         float(r["general_fund"]), float(r["police_share"])) for r in csv.DictReader(f)]
+    rows = []
+    with reading(path), open(path, newline="", encoding="utf-8") as f:
+        for i, r in enumerate(csv.DictReader(f), 2):
+            try:
+                year = int(r["fiscal_year"])
+            except (KeyError, TypeError, ValueError):
+                raise ConfigError(f"{path}:{i}: column 'fiscal_year': expected a year, got "
+                                  f"{r.get('fiscal_year')!r}") from None
+            try:
+                rows.append(ShareRow(r["state"], r["city"], r["slug"], year,
+                                     *(_amount(r[k], path, i, k) for k in ("police_budget", "general_fund",
+                                                                           "police_share"))))
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(f"{path}:{i}: expected columns {', '.join(COLUMNS)}; missing {exc}") from None
+    return rows
 
 
 def lookup(city: str, state: str | None = None, path: Path | None = None) -> list[ShareRow]:

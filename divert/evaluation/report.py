@@ -55,6 +55,24 @@ class EvaluationResult:
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+# Characters of user text (a program's name, its areas, notes) that, left as they are, could make
+# the text read as a fetch to a browser or to fetches_anything(): an attribute (src=, href=), a
+# CSS url( or an @import. As character references they display the same and mean nothing.
+_NEUTRAL = str.maketrans({"=": "&#61;", "(": "&#40;", ")": "&#41;", "@": "&#64;", "/": "&#47;", "\\": "&#92;",
+                          ":": "&#58;"})
+
+
+def esc(text: object) -> str:
+    """User text as HTML text: markup escaped, and nothing in it can read as a URL to fetch.
+
+    >>> esc('x src=//evil.example/a.png <b>')
+    'x src&#61;&#47;&#47;evil.example&#47;a.png &lt;b&gt;'
+    >>> fetches_anything(f"<p>{esc('a src=//b url(//c) @import')}</p>")
+    False
+    """
+    return _html.escape(str(text), quote=True).translate(_NEUTRAL)
+
+
 def _n(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
@@ -108,11 +126,20 @@ def _explain(method: str) -> str:
 
 def _svg(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # text drawn as glyph outlines: the chart's words (a program's name, its areas) never appear
+    # as text in the page, and the comments matplotlib writes beside them are dropped
+    with matplotlib.rc_context({"svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     return text[text.index("<svg"):]
+
+
+def _plain(text: str) -> str:
+    """User text for a chart label: a ``$`` is a dollar sign, never the start of a formula."""
+    return text.replace("$", r"\$")
 
 
 def _series_chart(r: EvaluationResult) -> str:
@@ -126,9 +153,9 @@ def _series_chart(r: EvaluationResult) -> str:
         ax.plot(e.control.index, e.control.to_numpy(), ".", ms=2, color="#777777", alpha=0.5,
                 label="other areas (scaled), per day")
     ax.axvline(start, color="black", ls="--", lw=1)
-    ax.text(start, ax.get_ylim()[1], f" {r.program.name} starts", va="top", fontsize=9)
+    ax.text(start, ax.get_ylim()[1], f" {_plain(r.program.name)} starts", va="top", fontsize=9)
     ax.set_ylabel(r.unit)
-    ax.set_title(f"{r.outcome_text.capitalize()} — {', '.join(r.program.areas)}", fontsize=11)
+    ax.set_title(_plain(f"{r.outcome_text.capitalize()} — {', '.join(r.program.areas)}"), fontsize=11)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
@@ -165,7 +192,6 @@ figure{margin:1rem 0}svg{max-width:100%;height:auto}.small{font-size:.85rem;colo
 
 def render(r: EvaluationResult) -> str:
     e, prog = r.estimate, r.program
-    esc = _html.escape
     rows = [
         ("Effect per day", f"{_n(e.effect, 2)} {esc(r.unit)}"),
         ("95% confidence interval", f"{_n(e.ci_low, 2)} to {_n(e.ci_high, 2)}"),
@@ -210,7 +236,8 @@ only some days of each month are compared per day with data, never per month.</f
  the same time in the same areas would show up here too.</p>
 </body></html>
 """
-    assert not fetches_anything(html), "the report must not fetch anything"
+    if fetches_anything(html):  # user text is neutralized by esc(): only a change to this template can do it
+        raise RuntimeError("bug: the evaluation report's template makes the page fetch something")
     return html
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
-import yaml
 
+from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 
@@ -132,12 +132,7 @@ def load_survey_mapping(name_or_path: str | Path) -> tuple[str, SurveyMapping]:
         if not path.is_file():
             known = ", ".join(available_surveys()) or "none"
             raise ConfigError(f"{path}: no survey mapping {name_or_path!r} (known: {known})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     return path.stem, parse_survey_mapping(data, str(path))
 
 
