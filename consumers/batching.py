@@ -1,6 +1,6 @@
 """A sink that buffers records and writes them a batch at a time, retrying until it can.
 
-Subclasses write only ``write(batch)``. ``flush`` retries a batch while the database is
+Subclasses write only ``write(batch)``, which returns how many rows were stored. ``flush`` retries a batch while the database is
 unreachable (``SinkUnavailable``), with capped backoff, and returns only when the batch is
 stored: the agent that calls it does not ack its input meanwhile, so the broker keeps the
 records and nothing is lost while the database is down; a replayed batch changes nothing
@@ -35,10 +35,11 @@ class BatchingSink(Generic[T]):
     def add(self, records: Sequence[T]) -> None:
         self._buffer.extend(records)
 
-    async def write(self, batch: list[T]) -> None:
+    async def write(self, batch: list[T]) -> int:
         raise NotImplementedError
 
     async def flush(self) -> int:
+        """Write the buffered records; return how many were stored (refused ones are not)."""
         batch, self._buffer = self._buffer, []
         if not batch:
             return 0
@@ -46,12 +47,12 @@ class BatchingSink(Generic[T]):
         started = time.perf_counter()
         while True:
             try:
-                await self.write(batch)
+                stored = await self.write(batch)
             except SinkUnavailable as exc:
                 log.warning("%s: %s; retrying %d records in %.1f s", self.name, exc, len(batch), delay)
                 self.on_retry()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
-            self.on_written(self.name, len(batch), time.perf_counter() - started)
-            return len(batch)
+            self.on_written(self.name, stored, time.perf_counter() - started)
+            return stored

@@ -1,64 +1,49 @@
 """Dead letters: an input record that could not be made canonical, with the field and reason.
 
-The payload is kept so the record can be fixed and replayed, minus any private column
-(caller name, phone …): a dead letter is stored, and caller data is never stored.
+The payload is kept as the privacy rule allows (``divert.privacy``): the columns the city's
+adapter reads, addresses at block level and coordinates at 3 decimals, so the record can be
+understood and fixed; no caller name, phone or other column survives, and a payload that is
+not a JSON object is kept only by its shape, length and hash. Every text field is cleaned of
+the characters the database refuses (a NUL), so a dead letter can always be stored.
 
 >>> from divert.exceptions import InvalidRecord
 >>> err = InvalidRecord("missing", field="IncidentNumber", detail="incident_id is missing")
+>>> rule = PrivacyRule(kept=frozenset({"IncidentNumber", "ProblemType"}))
 >>> dl = dead_letter(b'{"IncidentNumber": "", "Caller Phone": "555-0100", "ProblemType": "Theft"}',
 ...                 source_topic="cad.raw.san_antonio", error=err, agency="san_antonio",
-...                 now=datetime(2024, 1, 1, tzinfo=UTC))
->>> dl.payload, dl.field, dl.reason
-('{"IncidentNumber":"","ProblemType":"Theft"}', 'IncidentNumber', 'missing')
+...                 now=datetime(2024, 1, 1, tzinfo=UTC), rule=rule)
+>>> dl.payload[:46], dl.field, dl.reason
+('{"IncidentNumber":"","ProblemType":"Theft","_s', 'IncidentNumber', 'missing')
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import msgspec
-
-from divert.adapters.mapping import DEFAULT_PRIVATE_COLUMNS, is_private
+from divert.adapters.privacy import PrivacyRule, canonical_rule, clean_text, redact
 from divert.exceptions import InvalidRecord
 from schemas.records import DeadLetter
 
-MAX_PAYLOAD = 64 * 1024  # a dead letter is for a person to read, not a blob store
-
-
-def redact(payload: bytes | str, private_columns: Iterable[str] = DEFAULT_PRIVATE_COLUMNS) -> str:
-    """The payload as text, without private keys when it is a JSON object.
-
-    Anything that is not a JSON object is kept as text (there are no keys to drop), decoded
-    as UTF-8 with replacement characters, and cut at MAX_PAYLOAD characters.
-    """
-    patterns = tuple(private_columns)
-    try:
-        value = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        value = None
-    else:
-        if isinstance(value, dict):
-            kept = {k: v for k, v in value.items() if not is_private(k, patterns)}
-            return msgspec.json.encode(kept).decode()[:MAX_PAYLOAD]
-    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
-    return text[:MAX_PAYLOAD]
+MAX_DETAIL = 1000
 
 
 def dead_letter(payload: bytes | str, *, source_topic: str, error: InvalidRecord,
                 agency: str | None, partition: int | None = None, offset: int | None = None,
                 item: int = 0, now: datetime | None = None,
-                private_columns: Iterable[str] = DEFAULT_PRIVATE_COLUMNS) -> DeadLetter:
-    """The DeadLetter for ``payload``, which failed with ``error`` (pass the adapter's
-    ``mapping.private_columns`` when the city has its own list)."""
+                rule: PrivacyRule | None = None) -> DeadLetter:
+    """The DeadLetter for ``payload``, which failed with ``error``; ``rule`` is the adapter's
+    privacy rule (``adapter.privacy``), or divert's own records' when None."""
+    def text(value: str | None, limit: int = 200) -> str | None:
+        return None if value is None else clean_text(value, limit)
+
     return DeadLetter(
-        source_topic=source_topic,
-        agency=agency,
-        record_id=error.record_id,
-        field=error.field,
-        reason=error.reason or "invalid",
-        detail=error.detail or str(error),
-        payload=redact(payload, private_columns),
+        source_topic=text(source_topic),
+        agency=text(agency),
+        record_id=text(error.record_id),
+        field=text(error.field),
+        reason=text(error.reason or "invalid"),
+        detail=text(error.detail or str(error), MAX_DETAIL),
+        payload=redact(payload, rule or canonical_rule()),
         failed_at=now or datetime.now(UTC),
         partition=partition,
         offset=offset,
@@ -66,4 +51,22 @@ def dead_letter(payload: bytes | str, *, source_topic: str, error: InvalidRecord
     )
 
 
-__all__ = ["dead_letter", "redact"]
+def reduced(letter: DeadLetter, why: str) -> DeadLetter:
+    """A dead letter the database refused, kept in a form it cannot refuse: the payload only
+    by its hash (the redacted text is what was refused), the database's reason in the detail."""
+    from divert.adapters.privacy import opaque
+    from schemas import encode
+
+    return DeadLetter(
+        source_topic=clean_text(letter.source_topic).encode("ascii", "replace").decode() or "unknown",
+        agency=None if letter.agency is None else letter.agency.encode("ascii", "replace").decode(),
+        record_id=letter.record_id and letter.record_id.encode("ascii", "replace").decode(),
+        field=letter.field and letter.field.encode("ascii", "replace").decode(),
+        reason=letter.reason.encode("ascii", "replace").decode() or "invalid",
+        detail=f"stored reduced: the database refused this dead letter ({clean_text(why, 300)}); "
+               f"first: {clean_text(letter.detail, 300)}".encode("ascii", "replace").decode(),
+        payload=encode(opaque(letter.payload)).decode(),
+        failed_at=letter.failed_at, partition=letter.partition, offset=letter.offset, item=letter.item)
+
+
+__all__ = ["dead_letter", "reduced"]

@@ -141,8 +141,7 @@ def crime_batches(adapter, paths: Sequence[Path], *, start: datetime | None = No
                     report = adapter.normalize(raw)
                 except InvalidRecord as err:
                     out.dead_letters.append(dead_letter(json.dumps(raw), source_topic=source, error=err,
-                                                        agency=adapter.agency,
-                                                        private_columns=adapter.mapping.private_columns))
+                                                        agency=adapter.agency, rule=adapter.privacy))
                     continue
                 if (start and report.occurred_at < start) or (end and report.occurred_at >= end):
                     continue

@@ -94,6 +94,9 @@ class AlertSettings:
     routes: tuple[str, ...] = ("crisis", "navigator")
     layers: tuple[str, ...] = (CITY_LAYER,)
     timezone: str = "UTC"
+    # series (layer × area × route) one agency may hold: area values come from the feed, so a
+    # feed (or an attacker) inventing areas must not grow memory and Prometheus labels unbounded
+    max_series: int = 2000
 
     @property
     def window(self) -> timedelta:
@@ -317,6 +320,7 @@ class SpikeDetector:
         self._series: dict[tuple[str, SeriesKey], _Series] = {}
         self._last_end: dict[str, datetime] = {}
         self.readings: dict[tuple[str, SeriesKey], Reading] = {}
+        self.series_refused: dict[str, int] = {}  # new series past max_series, per agency
 
     def settings_for(self, agency: str) -> AlertSettings:
         s = self._settings
@@ -342,10 +346,15 @@ class SpikeDetector:
             return []  # already evaluated (a replayed window)
         gap = last is not None and w.start != last
         self._last_end[w.agency] = w.end
+        held = sum(1 for k in self._series if k[0] == w.agency)
         for key in w.counts:
             sk = (w.agency, SeriesKey(*key))
             if sk not in self._series:
+                if held >= s.max_series:
+                    self.series_refused[w.agency] = self.series_refused.get(w.agency, 0) + 1
+                    continue
                 self._series[sk] = _Series(s.model())
+                held += 1
         keys = [k for k in self._series if k[0] == w.agency]
         if not keys:
             return []

@@ -54,6 +54,10 @@ class WorkerMetrics:
         self.spike_alert_firing = Gauge(
             "divert_spike_alert_firing", "1 while a spike alert is firing for this area and route "
             "(after k windows above the bound, until volume returns)", spike, registry=r)
+        self.spike_series_refused = Gauge(
+            "divert_spike_series_refused", "New spike series (area × route) not tracked because the agency "
+            "already holds max_series of them (reference/alerting.yaml), since the worker started",
+            ["agency"], registry=r)
         self.spike_late_calls = Gauge(
             "divert_spike_late_calls", "Calls that arrived after their window had closed (counted in the "
             "database, not in live alerting), since the worker started", ["agency"], registry=r)

@@ -114,13 +114,18 @@ def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
 
     common = dict(bootstrap=config.bootstrap, session_timeout=config.session_timeout,
                   max_records=config.batch_size, poll_ms=int(config.batch_within * 1000), on_lag=on_lag)
-    outbox = Outbox(config.bootstrap)
-    app.add_dependency(OutboxService(outbox))  # started first, so stopped after the consumers
+    def outbox() -> Outbox:
+        # one per consumer: a consumer's flush waits for its own sends only, so it commits
+        # exactly what it produced and had acknowledged, never another consumer's batch
+        box = Outbox(config.bootstrap)
+        app.add_dependency(OutboxService(box))  # started first, so stopped after the consumers
+        return box
+
     app.add_dependency(BatchConsumer(
         name="ingest", group_id=f"{config.app_id}.ingest",
-        topics=[config.topics.raw(c) for c in config.cities], handle=ingest.handler(ctx, outbox), **common))
+        topics=[config.topics.raw(c) for c in config.cities], handle=ingest.handler(ctx, outbox()), **common))
     if config.database_url:
         database = Database(config.database_url)
         app.add_dependency(BatchConsumer(
             name="store", group_id=f"{config.app_id}.store", topics=store.stored_topics(config.topics),
-            handle=store.handler(ctx, outbox, database), **common))
+            handle=store.handler(ctx, outbox(), database), **common))

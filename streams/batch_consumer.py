@@ -63,6 +63,22 @@ class BatchConsumer(Service):
         if self.consumer is not None:
             await self.consumer.stop()
 
+    async def _handled(self, records) -> bool:
+        """Handle a batch, retrying it (not polling past it) until it succeeds or the service
+        stops: the handlers isolate bad records themselves, so what fails here is the broker
+        or the database, and the batch's offsets must not be committed before it is handled."""
+        delay = 0.5
+        while not self.should_stop:
+            try:
+                await self.handle(records)
+                return True
+            except Exception:  # noqa: BLE001 — logged; the batch is kept and retried
+                log.exception("%s: handling a batch of %d failed; retrying it in %.1f s",
+                              self._name, len(records), delay)
+                await self.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        return False
+
     @Service.task
     async def _poll(self) -> None:
         consumer = self.consumer
@@ -71,7 +87,8 @@ class BatchConsumer(Service):
             if not batch:
                 continue
             records = [r for recs in batch.values() for r in recs]
-            await self.handle(records)
+            if not await self._handled(records):
+                return
             offsets = {tp: recs[-1].offset + 1 for tp, recs in batch.items()}
             try:
                 await consumer.commit(offsets)

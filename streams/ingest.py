@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from divert.ingest import RawMessage, event_key, normalize_messages
+from divert.ingest import RawMessage, classify_batch, event_key, normalize_messages
 from schemas import encode
 
 
@@ -27,7 +27,8 @@ def handler(ctx, outbox):
         for topic, messages in by_topic.items():
             adapter = ctx.adapter(city_of[topic])
             batch = normalize_messages(adapter, messages, source_topic=topic)
-            calls = ctx.classifier_for(adapter.agency).classify_many(batch.events)
+            calls = classify_batch(ctx.classifier_for(adapter.agency), batch, source_topic=topic,
+                                   rule=adapter.privacy)
             metrics.records_in.labels(topic).inc(batch.records)
             await outbox.enqueue(topics.cad_events, ((event_key(e.agency, e.incident_id), encode(e))
                                                      for e in batch.events))

@@ -1,7 +1,8 @@
 """Produce a city's history file to cad.raw.<city> in event-time order, resumably.
 
-Records go out as the city wrote them (one JSON object each, keyed by incident id) at N×
-real time or as fast as the broker takes them. A replay resumes from what the database
+Records go out as the city wrote them, less what divert may not keep (``CityAdapter.minimal``:
+only the columns the adapter reads, addresses as blocks, coordinates at 3 decimals), one JSON
+object each, keyed by incident id, at N× real time or as fast as the broker takes them. A replay resumes from what the database
 already holds: rows whose incident is stored (as a call or a dead letter) are not sent
 again. That is right on Apache Kafka and on the embedded broker alike, which forgets every
 record when it restarts; a row sent twice is harmless because every write is keyed.
@@ -56,7 +57,9 @@ def plan(adapter, path: Path | None, start: datetime | None = None,
         if (start and at < start) or (end and at >= end):
             continue
         rid = adapter.record_id(raw)
-        item = ReplayItem(at, event_key(adapter.agency, rid) if rid else None, _encode(raw))
+        # only what the adapter reads goes out, the address as a block and coordinates at 3
+        # decimals: the broker keeps what it is given, and a city's file holds more than that
+        item = ReplayItem(at, event_key(adapter.agency, rid) if rid else None, _encode(adapter.minimal(raw)))
         last = at or last
         rows.append((last, seq, item))
     rows.sort(key=lambda r: (r[0], r[1]))

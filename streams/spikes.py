@@ -21,6 +21,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+from aiokafka.errors import KafkaError
 
 from divert.spikes import CITY_LAYER, SpikeMonitor, closed_windows, load_alert_settings
 from schemas import decode_classified_call, encode
@@ -59,7 +60,7 @@ def attach(app, ctx) -> None:
             for e in events:
                 try:
                     call = decode_classified_call(e.message.value or b"")
-                except (msgspec.ValidationError, msgspec.DecodeError):
+                except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                     continue  # the store dead-letters undecodable records of this topic
                 by_partition.setdefault(e.message.partition, []).append(call)
             m = await monitor([c for calls in by_partition.values() for c in calls])
@@ -75,9 +76,23 @@ def attach(app, ctx) -> None:
 
 
 async def _send(app, topic: str, alerts) -> None:
-    futures = [await app.producer.send(topic, a.alert_id.encode(), encode(a), None, None, None) for a in alerts]
-    if futures:  # sent before the batch's offsets are committed: at-least-once
-        await asyncio.gather(*futures)
+    """Send the alerts and wait for the broker to have them all, retrying until it does.
+
+    Faust acknowledges a ``take_events`` batch when the agent's body finishes or fails, so a
+    failure must not escape here: the batch stays unacknowledged while this retries. A worker
+    stopped meanwhile loses nothing either: on restart the detector is rebuilt from the
+    database and sends the alerts the stored calls imply but the alerts table lacks."""
+    delay = 0.5
+    while alerts:
+        try:
+            futures = [await app.producer.send(topic, a.alert_id.encode(), encode(a), None, None, None)
+                       for a in alerts]
+            await asyncio.gather(*futures)
+            return
+        except KafkaError as exc:
+            log.warning("sending %d alerts failed (%s); retrying in %.1f s", len(alerts), exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def publish(metrics, m: SpikeMonitor) -> None:
@@ -91,6 +106,8 @@ def publish(metrics, m: SpikeMonitor) -> None:
         metrics.spike_alert_firing.labels(*labels).set(1 if r.firing else 0)
     for agency, n in m.windows.late.items():
         metrics.spike_late_calls.labels(agency).set(n)
+    for agency, n in m.detector.series_refused.items():
+        metrics.spike_series_refused.labels(agency).set(n)
 
 
 _COVERAGE = """

@@ -2,8 +2,10 @@
 
 Each batch is written before its offsets are committed. If the database is unreachable the
 batch is retried until it is stored (the partitions wait, nothing is dropped); a batch handled
-again after a crash changes nothing (keyed upserts). A record the database refuses is set
-aside and sent to the dead-letter topic with the database's reason.
+again after a crash changes nothing (keyed upserts). A message that cannot be decoded, or a
+record the database refuses, is sent to the dead-letter topic with the reason; a dead letter
+that cannot be decoded is stored as a dead letter about itself, and one the database refuses
+is stored reduced (consumers.db.sink.DeadLetterSink). Counters count rows actually stored.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from consumers.db.sink import WRITERS, Database, TableSink
+from consumers.db.sink import Database, TableSink, sink_for
 from divert.deadletter import dead_letter
 from divert.exceptions import InvalidRecord
 from schemas import (
@@ -47,10 +49,11 @@ def handler(ctx, outbox, database: Database):
         metrics.sink_batch_seconds.labels(table).observe(seconds)
         metrics.records_out.labels(f"db.{table}").inc(n)
 
+    agencies = {ctx.adapter(city).agency for city in ctx.config.cities}
     route = {}
     for attr, (table, decode) in STORED.items():
-        sink = TableSink(database, table, WRITERS[table], on_written=on_written,
-                         on_retry=lambda t=table: metrics.sink_retries.labels(t).inc())
+        sink = sink_for(database, table, on_written=on_written,
+                        on_retry=lambda t=table: metrics.sink_retries.labels(t).inc())
         route[getattr(ctx.topics, attr)] = (sink, decode)
 
     async def handle(records: Sequence) -> None:
@@ -67,8 +70,9 @@ def handler(ctx, outbox, database: Database):
         for m in messages:
             try:
                 record = decode(m.value or b"")
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                rejected.append((m, InvalidRecord("invalid_record", detail=str(exc))))
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+                why = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply to read"
+                rejected.append((m, InvalidRecord("invalid_record", detail=why)))
                 continue
             decoded.append(record)
             message_of[id(record)] = m
@@ -83,13 +87,14 @@ def handler(ctx, outbox, database: Database):
             for d in letters:
                 metrics.dead_letters.labels(topic, d.reason).inc()
             if sink.name == "dead_letters":  # an undecodable dead letter is stored as one about itself
-                sink.add([d for d in letters if d.reason == "invalid_record"])
+                sink.add(letters)
                 await sink.flush()
             else:
                 await outbox.enqueue(ctx.topics.deadletter, ((None, encode(d)) for d in letters))
         if sink.name == "calls" and decoded:
             now = time.time()
-            for c in decoded:
-                metrics.event_to_row_seconds.labels(c.call.agency).observe(now - c.call.received_at.timestamp())
+            for c in decoded:  # a label per configured agency only: a topic's content must not add labels
+                agency = c.call.agency if c.call.agency in agencies else "other"
+                metrics.event_to_row_seconds.labels(agency).observe(now - c.call.received_at.timestamp())
 
     return handle

@@ -10,10 +10,14 @@ import asyncpg
 
 from consumers.batching import BatchingSink
 from consumers.db import writer
-from consumers.db.writer import is_unavailable
+from consumers.db.writer import CLIENT_REFUSED, is_unavailable
 from consumers.exceptions import SinkUnavailable
 
 log = logging.getLogger(__name__)
+
+# the database refused the data itself, not the connection: a constraint, a NUL, or a value
+# the driver would not send
+REFUSED = (asyncpg.PostgresError, *CLIENT_REFUSED)
 
 
 class Database:
@@ -67,21 +71,46 @@ class TableSink(BatchingSink):
         self._write = write
         self.rejected: list[tuple[object, str]] = []
 
-    async def write(self, batch: list) -> None:
+    async def write(self, batch: list) -> int:
         try:
             await self.database.run(self._write, batch)
-        except asyncpg.PostgresError as exc:
+        except REFUSED as exc:
+            why = f"{type(exc).__name__}: {exc}"
             if len(batch) == 1:
-                self.rejected.append((batch[0], f"{type(exc).__name__}: {exc}"))
-                return
+                return await self.refused(batch[0], why)
             log.warning("%s: the database refused a batch of %d (%s); writing one by one",
-                        self.name, len(batch), exc)
-            for record in batch:
-                await self.write([record])
+                        self.name, len(batch), why)
+            return sum([await self.write([record]) for record in batch])
+        return len(batch)
+
+    async def refused(self, record, why: str) -> int:
+        """Keep a refused record for the caller to dead-letter; nothing was stored."""
+        self.rejected.append((record, why))
+        return 0
 
     def take_rejected(self) -> list[tuple[object, str]]:
         rejected, self.rejected = self.rejected, []
         return rejected
+
+
+class DeadLetterSink(TableSink):
+    """Dead letters have nowhere further to go: one the database refuses is stored reduced
+    (payload by its hash, ASCII text, the database's reason in the detail) rather than lost."""
+
+    async def refused(self, record, why: str) -> int:
+        from divert.deadletter import reduced
+
+        if record.payload.startswith('{"preview"') and record.detail.startswith("stored reduced"):
+            log.error("%s: the database refused even the reduced dead letter (%s)", self.name, why)
+            return await super().refused(record, why)
+        log.warning("%s: the database refused a dead letter (%s); storing it reduced", self.name, why)
+        return await self.write([reduced(record, why)])
+
+
+def sink_for(database: Database, table: str, **kw) -> TableSink:
+    """The sink that writes ``table`` (dead letters keep a reduced form when refused)."""
+    cls = DeadLetterSink if table == "dead_letters" else TableSink
+    return cls(database, table, WRITERS[table], **kw)
 
 
 WRITERS = {

@@ -244,9 +244,16 @@ async def _upsert(conn, table: str, columns, rows: list[tuple], key: tuple[str, 
     return len(rows)
 
 
+# the driver refuses to send a value (a lone surrogate, a number out of range) before the
+# query leaves the client: a refusal of the data, though asyncpg files it under InterfaceError
+CLIENT_REFUSED = (asyncpg.exceptions._base.DataError, UnicodeError)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when the error says the database cannot be used now (down, restarting, too busy),
     as opposed to refusing the data: connection failures, SQLSTATE classes 08, 57P and 53."""
+    if isinstance(exc, CLIENT_REFUSED):
+        return False
     if isinstance(exc, (OSError, TimeoutError, asyncpg.InterfaceError)):
         return True
     return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "").startswith(("08", "57P", "53"))

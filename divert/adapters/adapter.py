@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from divert.adapters.mapping import (
     as_time_specs,
     is_private,
 )
+from divert.adapters.privacy import PrivacyRule, minimal_raw
 from divert.adapters.reader import read_csv, resolve_history
 from divert.adapters.times import TimeParser, time_parser
 from divert.adapters.values import (
@@ -158,6 +160,16 @@ class CityAdapter:
     def is_private(self, column: str) -> bool:
         return is_private(column, self._private)
 
+    @cached_property
+    def privacy(self) -> PrivacyRule:
+        """What a dead letter or a replayed record may keep of this city's raw records."""
+        return PrivacyRule.for_mapping(self.mapping)
+
+    def minimal(self, raw: Mapping) -> dict:
+        """``raw`` with only the columns this adapter reads, the address at block level and the
+        coordinates at 3 decimals: what ``divert replay`` produces, normalized exactly as ``raw``."""
+        return minimal_raw(raw, self.privacy)
+
     def normalize(self, raw: dict[str, str]) -> Normalized:
         """The canonical event (and officer activity, if officer-initiated) for ``raw``."""
         if not isinstance(raw, Mapping):
@@ -183,19 +195,19 @@ class CityAdapter:
             lat = lon = None
         areas = {}
         for layer, column in self._areas:
-            value = column.get(raw, rid)
+            value = self._optional(raw, column, f"area {layer}", rid)
             if value is not None:
                 areas[layer] = value
         if self._area_index is not None and lat is not None:
             areas = self._area_index.merge(areas, lat, lon)
-        disposition = self._disposition.get(raw, rid) if self._disposition else None
+        disposition = self._optional(raw, self._disposition, "disposition", rid)
 
         event = CadEvent(
             agency=self.agency,
             incident_id=rid,
             source=source,
             initial_type=initial_type,
-            final_type=self._final.get(raw, rid) if self._final else None,
+            final_type=self._optional(raw, self._final, "final_type", rid),
             priority=self._int(raw, self._priority, rid, 0, MAX_PRIORITY) if self._priority else None,
             received_at=received_at,
             time_precision=precision,
@@ -246,6 +258,13 @@ class CityAdapter:
             raise InvalidRecord(MISSING, field=column.columns[0], record_id=rid,
                                 detail=f"{name} (column {' / '.join(column.columns)}) is missing or blank")
         if len(text) > MAX_TEXT:
+            raise InvalidRecord(TOO_LONG, field=_present_key(raw, column.columns), record_id=rid,
+                                detail=f"{name} is {len(text)} characters, at most {MAX_TEXT} allowed")
+        return text
+
+    def _optional(self, raw: Mapping, column: _Column | None, name: str, rid: str | None) -> str | None:
+        text = column.get(raw, rid) if column is not None else None
+        if text is not None and len(text) > MAX_TEXT:
             raise InvalidRecord(TOO_LONG, field=_present_key(raw, column.columns), record_id=rid,
                                 detail=f"{name} is {len(text)} characters, at most {MAX_TEXT} allowed")
         return text

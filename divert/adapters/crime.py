@@ -27,15 +27,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import msgspec
-import yaml
 
 from divert.adapters.adapter import _Column, field_reader
 from divert.adapters.mapping import FieldSpec, Spec, TimeSpec, as_field_spec, as_time_specs, is_private
-from divert.adapters.reader import read_csv, resolve_history
+from divert.adapters.reader import read_csv, read_yaml, resolve_history
 from divert.adapters.times import time_parser, zone
 from divert.adapters.values import (
     BAD_TIME,
@@ -137,6 +137,19 @@ class CrimeAdapter:
 
     def __repr__(self) -> str:
         return f"CrimeAdapter({self.city!r})"
+
+    @cached_property
+    def privacy(self):
+        """What a dead letter may keep of this city's crime rows: the columns read, nothing else."""
+        from divert.adapters.mapping import DEFAULT_PRIVATE_COLUMNS
+        from divert.adapters.privacy import PrivacyRule
+
+        readers = [self._offense, self._category, self._id, *self._id_from, self._count, self._arrest,
+                   self._lat, self._lon, *(c for _, c in self._areas), *(c for c, _ in self._times)]
+        coordinates = [c for r in (self._lat, self._lon) if r is not None for c in r.columns]
+        return PrivacyRule(kept=frozenset(c for r in readers if r is not None for c in r.columns),
+                           coordinates=frozenset(coordinates),
+                           private=(*DEFAULT_PRIVATE_COLUMNS, *self.mapping.private_columns))
 
     def harm_weight(self, offense: str, category: str | None = None) -> float:
         w = self.mapping.harm_weights
@@ -283,10 +296,7 @@ def load_crime_adapter(city: str) -> CrimeAdapter:
     if not path.is_file():
         known = ", ".join(available_crime_cities()) or "none"
         raise ConfigError(f"{path}: no crime mapping for city {city!r} (known: {known})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     return CrimeAdapter(city, parse_crime_mapping(data, str(path)), origin=str(path))
 
 

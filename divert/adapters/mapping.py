@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -105,6 +105,26 @@ def as_time_specs(spec: TimeSpec | list[TimeSpec] | None) -> list[TimeSpec]:
     if spec is None:
         return []
     return [spec] if isinstance(spec, TimeSpec) else list(spec)
+
+
+class ColumnsRead(NamedTuple):
+    all: frozenset[str]
+    addresses: frozenset[str]
+    coordinates: frozenset[str]
+
+
+def columns_read(m: CityMapping) -> ColumnsRead:
+    """Every raw column the mapping reads: what a dead letter or a replayed record may keep."""
+    def cols(spec) -> tuple[str, ...]:
+        return () if spec is None else as_field_spec(spec).columns
+
+    fields = [c for name in Fields.__struct_fields__ for c in cols(getattr(m.fields, name))]
+    areas = [c for spec in m.areas.values() for c in cols(spec)]
+    times = [c for name in Times.__struct_fields__ for ts in as_time_specs(getattr(m.times, name))
+             for c in ts.columns]
+    source = [] if m.source.column is None else list(cols(m.source.column))
+    return ColumnsRead(frozenset(fields + areas + times + source), frozenset(cols(m.fields.address)),
+                       frozenset(cols(m.fields.lat) + cols(m.fields.lon)))
 
 
 def private_key(name: str) -> str:

@@ -12,6 +12,7 @@ stable codes, so dead letters can be counted by (field, reason).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from divert.exceptions import InvalidRecord
@@ -23,8 +24,14 @@ OUT_OF_RANGE = "out_of_range"
 TOO_LONG = "too_long"
 BAD_VALUE_TYPE = "unsupported_value_type"
 NOT_AN_OBJECT = "not_an_object"
+CONTROL_CHARACTER = "control_character"
+
+MAX_RAW_TEXT = 1000  # longer raw values are refused before any cache, regex or record sees them
 
 MAX_TEXT = 200  # schemas.records.NonEmpty
+# NUL and the other C0 controls (tab, newline, carriage return aside) and lone surrogates:
+# no CAD field holds them, and the database refuses a NUL
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_PRIORITY = 1000
 
 
@@ -42,6 +49,13 @@ def raw_text(raw: Mapping, columns: tuple[str, ...], record_id: str | None = Non
         return None
     kind = type(value)
     if kind is str:
+        if len(value) > MAX_RAW_TEXT:
+            raise InvalidRecord(TOO_LONG, field=key, record_id=record_id,
+                                detail=f"{key}: {len(value):,} characters, at most {MAX_RAW_TEXT:,} allowed")
+        if not value.isprintable() and (bad := _CONTROL.search(value)):
+            raise InvalidRecord(CONTROL_CHARACTER, field=key, record_id=record_id,
+                                detail=f"{key}: a control character (U+{ord(bad.group()):04X}) "
+                                       f"at position {bad.start()}")
         return value.strip() or None
     if kind is int or kind is float:  # not bool: type(True) is bool
         return repr(value) if kind is float else str(value)

@@ -33,7 +33,7 @@ def read_reports(city: str, input_path: Path | None, source_topic: str) -> tuple
             out.reports.append(adapter.normalize(raw))
         except InvalidRecord as err:
             out.dead_letters.append(dead_letter(json.dumps(raw), source_topic=source_topic, error=err,
-                                                agency=adapter.agency))
+                                                agency=adapter.agency, rule=adapter.privacy))
     return adapter, out
 
 

@@ -33,10 +33,10 @@ class _Writers:
     exactly as in the stream."""
 
     def __init__(self, database_url: str):
-        from consumers.db.sink import WRITERS, Database, TableSink
+        from consumers.db.sink import Database, sink_for
 
         self.database = Database(database_url, max_size=2)
-        self.sinks = {t: TableSink(self.database, t, WRITERS[t])
+        self.sinks = {t: sink_for(self.database, t)
                       for t in ("calls", "officer_activity", "crime_reports", "dead_letters")}
 
     async def write(self, batch, totals: LoadTotals) -> None:
@@ -138,7 +138,13 @@ async def run_load(database_url: str, city: str, *, start=None, end=None, batch_
         if crime is not None and "crime" in include:
             paths = [crime_input] if crime_input else crime.history_files()
             jobs.append((paths, core.crime_batches(crime, paths, start=start, end=end, size=batch_size)))
-        total_rows = sum(core.count_rows(p) for p, _ in jobs)
+        from divert.adapters.reader import reading
+
+        total_rows = 0
+        for paths, _ in jobs:
+            for p in paths:
+                with reading(p):  # a file cut short or unreadable: one line naming it
+                    total_rows += core.count_rows([p])
         if progress:
             progress.start(total_rows)
         for _, batches in jobs:

@@ -94,16 +94,17 @@ async def test_an_unreachable_database_is_reported_as_unavailable():
 
 
 async def test_a_record_the_database_refuses_is_set_aside_and_the_rest_stored(db_dsn):
-    from consumers.db.sink import WRITERS, TableSink
+    from consumers.db.sink import sink_for
 
     await migrate(db_dsn)
     database = Database(db_dsn)
-    sink = TableSink(database, "calls", WRITERS["calls"])
+    written = []
+    sink = sink_for(database, "calls", on_written=lambda table, n, seconds: written.append(n))
     # built in code, so the schema's decoder never checked it; the table's CHECK does
     bad = classified_call("full-address", T, block_address="5237 N 35TH ST")
     sink.add([classified_call("ok1", T), bad, classified_call("ok2", T)])
     try:
-        assert await sink.flush() == 3
+        assert await sink.flush() == 2 and written == [2]  # the rows stored, not the rows offered
         (refused, why), = sink.take_rejected()
         assert refused is bad and "CheckViolation" in why
         conn = await asyncpg.connect(db_dsn)
@@ -128,3 +129,30 @@ async def test_late_and_out_of_order_calls_update_the_right_window(db_dsn):
         assert [r["bucket"] for r in minutes][:2] == [hour + timedelta(minutes=10), hour + timedelta(minutes=50)]
     finally:
         await conn.close()
+
+
+async def test_a_dead_letter_the_database_refuses_is_stored_reduced(db_dsn):
+    """A NUL (refused by PostgreSQL's text) or a lone surrogate (refused by the driver) in a dead
+    letter built in code: it is stored reduced, never dropped, and the sink counts it."""
+    from consumers.db.sink import sink_for
+    from divert.exceptions import InvalidRecord
+    from schemas import DeadLetter
+
+    await migrate(db_dsn)
+    database = Database(db_dsn)
+    sink = sink_for(database, "dead_letters")
+    letters = [DeadLetter(source_topic="cad.raw.milwaukee", agency="milwaukee", record_id=rid, reason="missing",
+                          detail=str(InvalidRecord("missing", detail="x")), payload=payload,
+                          failed_at=datetime(2024, 1, 1, tzinfo=UTC))
+               for rid, payload in (("nul", "a\x00b"), ("surrogate", "c\ud800d"), ("fine", "{}"))]
+    sink.add(letters)
+    try:
+        assert await sink.flush() == 3 and sink.take_rejected() == []
+        conn = await asyncpg.connect(db_dsn)
+        rows = {r["record_id"]: r for r in await conn.fetch("select record_id, detail, payload from dead_letters")}
+        await conn.close()
+        assert set(rows) == {"nul", "surrogate", "fine"}
+        assert rows["nul"]["detail"].startswith("stored reduced") and "sha256" in rows["nul"]["payload"]
+        assert rows["surrogate"]["detail"].startswith("stored reduced")
+    finally:
+        await database.close()

@@ -1,0 +1,104 @@
+"""A live worker fed hostile messages between valid records, on the real broker and database.
+
+Whatever one message holds, the worker keeps running, every record before and after it is
+stored, every hostile record is dead-lettered and stored, and no planted personal string is
+found in any row of any table or in any topic the worker writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import uuid
+
+import asyncpg
+import msgspec
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from divert.stack import free_port
+from schemas import decode_dead_letter
+from streams.sending import produce_all
+from tests.helpers import read_topic, running_worker, wait_for_rows
+from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
+
+DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion")
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def hostile_worker(embedded_stack, tmp_path_factory):
+    """One worker for the module, with its own database and topics."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = embedded_stack.database_url.rsplit("/", 1)[0] + "/postgres"
+    dsn = embedded_stack.database_url.rsplit("/", 1)[0] + f"/{name}"
+
+    async def admin_sql(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin_sql(f'create database "{name}"'))
+    folder = tmp_path_factory.mktemp("hostile")
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    env = dict(os.environ, DIVERT_KAFKA_BOOTSTRAP=embedded_stack.broker_bootstrap, DIVERT_DATABASE_URL=dsn,
+               DIVERT_TOPIC_PREFIX=prefix, DIVERT_STACK_DIR=str(folder / "no-stack"),
+               XDG_DATA_HOME=str(folder / "data"))
+    log = folder / "worker.log"
+    with running_worker(env, "--city", "milwaukee", "--metrics-port", str(free_port()), log=log) as worker:
+        yield worker, embedded_stack.broker_bootstrap, dsn, prefix, log
+    asyncio.run(admin_sql(f'drop database if exists "{name}" with (force)'))
+
+
+async def _everything_stored(dsn: str) -> str:
+    """Every row of every table, as text."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = [r["tablename"] for r in await conn.fetch("select tablename from pg_tables where schemaname = 'public'")]
+        return "\n".join([r[0] for t in tables for r in await conn.fetch(f'select t::text from "{t}" t')])
+    finally:
+        await conn.close()
+
+
+@settings(max_examples=3, deadline=None, phases=(Phase.explicit, Phase.generate),
+          suppress_health_check=list(HealthCheck))
+@given(st.tuples(*(hostile_messages(kinds=[k]) for k in KINDS)).flatmap(st.permutations))
+def test_a_live_worker_survives_hostile_messages_and_leaks_nothing(hostile_worker, messages):
+    worker, bootstrap, dsn, prefix, log = hostile_worker
+    before = [valid_record(next(_ids)) for _ in range(5)]
+    after = [valid_record(next(_ids)) for _ in range(5)]
+    sent = [*(msgspec.json.encode(r) for r in before), *messages, *(msgspec.json.encode(r) for r in after)]
+    asyncio.run(produce_all(bootstrap, prefix + "cad.raw.milwaukee", [(None, m) for m in sent]))
+
+    ids = [r["id"] for r in (*before, *after)]
+    stored = asyncio.run(wait_for_rows(
+        dsn, f"select count(*) from calls where incident_id in ({','.join(repr(i) for i in ids)})", len(ids)))
+    assert stored == len(ids), log.read_text()[-3000:]
+    assert worker.poll() is None, log.read_text()[-3000:]
+
+    expected = _expected_dead(sum(records_in(m) for m in messages))
+    letters = [decode_dead_letter(r.value) for r in asyncio.run(read_topic(bootstrap, prefix + "deadletter",
+                                                                           expect=expected))]
+    assert len(letters) == expected  # every hostile record, none of the valid ones
+    assert all(d.reason and d.detail for d in letters)
+    distinct = len({(d.source_topic, d.payload) for d in letters})
+    assert asyncio.run(wait_for_rows(dsn, "select count(*) from dead_letters", distinct)) == distinct
+
+    assert leaked(asyncio.run(_everything_stored(dsn))) == []
+    for topic in DIVERT_TOPICS:
+        for record in asyncio.run(read_topic(bootstrap, prefix + topic, expect=0, settle=0.2, timeout=5)):
+            assert leaked(record.value or b"") == [], (topic, record.value[:300])
+    assert worker.poll() is None, log.read_text()[-3000:]
+
+
+_dead_so_far = [0]
+
+
+def _expected_dead(hostile: int) -> int:
+    """Dead letters on the topic so far (the topic is shared by the module's examples)."""
+    _dead_so_far[0] += hostile
+    return _dead_so_far[0]
