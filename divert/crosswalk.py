@@ -18,7 +18,6 @@ prefix final types with ``--``, which is dropped too).
 from __future__ import annotations
 
 import csv
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,30 +40,53 @@ def normalize_type(call_type: str | None) -> str:
     return _SPACE.sub(" ", call_type).strip().lstrip("-").strip().upper()
 
 
-# The guard: words that make a call type read as violent, armed, an in-progress crime or
-# domestic violence. A type that matches is never given a civilian route, whatever the
-# crosswalk or the policy say; it is code, not policy, so that no edit can switch it off.
-# Matching is whole-word (a trailing * matches any ending), after abbreviations common in
-# CAD vocabularies (ASLT, WPN, DV, IP/JO).
+# The guard: words that make a call type read as violent, armed, an in-progress crime, domestic
+# violence, a sex offence, child abuse or a serious (felony-grade) offence. A type that matches is
+# never given a civilian route, whatever the crosswalk, the policy or the suggester say; it is
+# code, not policy, so that no edit can switch it off. Matching is whole-word (a trailing *
+# matches any ending), with the abbreviations and radio / penal code numbers common in CAD
+# vocabularies, and a word cut short at the end of the string counts ("... WEAPO", "SEX ASSA").
 GUARD_KEYWORDS = [
     # weapons
-    "GUN*", "SHOT", "SHOTS", "SHOOT*", "SHOTSPOTTER", "KNIFE", "KNIVES", "STAB*", "CUTTING",
-    "CUT", "WEAPON*", "WEAP", "WEAPN*", "WPN*", "ARMED", "FIREARM*", "RIFLE*", "PISTOL*",
-    "DEADLY", "BOMB*", "EXPLOSIVE*",
+    "GUN*", "HANDGUN*", "SHOTGUN*", "SHOT", "SHOTS", "SHTS", "SHTG", "SHOOT*", "SHOTSPOTTER",
+    "KNIFE", "KNIVES", "MACHETE*", "STAB*", "CUTTING", "CUT", "WEAPON*", "WEAP", "WEAPN*",
+    "WPN*", "WP", "ARMED", "FIREARM*", "RIFLE*", "PISTOL*", "DEADLY", "BRANDISH*", "ADW", "AWDW",
+    "BOMB*", "EXPLOSIVE*",
     # violence
-    "ASSAULT*", "ASLT", "BATTERY", "FIGHT*", "ROBB*", "HOLDUP", "HOLD-UP", "HOLD UP",
-    "CARJACK*", "STRONG ARM", "STRONG-ARM", "STARM", "SNATCH", "HOMICIDE", "MURDER*",
-    "KIDNAP*", "ABDUCT*", "HOSTAGE*", "BARRICADE*", "SNIPER", "RAPE*", "SEX ASSAULT",
-    "SEXUAL ASSAULT", "MOLEST*", "THREAT*", "THRT*", "VIOLEN*", "RIOT*", "TERROR*", "ARSON",
-    "STALK*", "ABUSE*", "ENTICE*", "PREDATOR*", "TRAFFICKING", "EXTORT*",
-    "OFFICER IN TROUBLE", "HELP THE OFFICER", "ASSIST OFFICER", "MAYDAY", "PANIC", "DURESS",
+    "ASSAULT*", "ASLT", "ASSLT", "BATTERY", "FIGHT*", "ROBB*", "HOLDUP", "HOLD-UP", "HOLD UP",
+    "CARJACK*", "HIJACK*", "STRONG ARM", "STRONG-ARM", "STARM", "SNATCH", "HOMICIDE", "MURDER*",
+    "MANSLAUGHTER", "KIDNAP*", "ABDUCT*", "HOSTAGE*", "BARRICADE*", "SNIPER", "RAPE*",
+    "SEX ASSAULT", "SEXUAL ASSAULT", "MOLEST*", "THREAT*", "THRT*", "VIOLEN*", "VIOLNT*", "RIOT*",
+    "TERROR*", "ARSON", "STALK*", "ABUSE*", "ENTICE*", "PREDATOR*", "TRAFFICKING", "EXTORT*",
+    "STRANGL*", "STRANGUL*", "HOME INVASION", "DANGER", "IMMINENT*",
+    "OFFICER IN TROUBLE", "HELP THE OFFICER", "ASSIST OFFICER", "OFFICER ASSIST*",
+    "OFFICER NEEDS*", "OFFICER DOWN", "MAYDAY", "PANIC", "DURESS",
     # domestic violence
-    "DV", "DOMESTIC", "FAMILY", "PROTECTIVE ORDER", "PROTECTION ORDER", "REST ORDER",
-    "REST ORD", "RESTRAINING", "NO CONTACT", "CUSTODIAL",
+    "DV", "DOM", "DOMESTIC*", "FAMILY", "FAM", "IPV", "INTIMATE PARTNER", "PROTECTIVE ORDER",
+    "PROTECTION ORDER", "ORDER OF PROTECTION", "REST ORDER", "REST ORD", "RESTRAINING",
+    "NO CONTACT", "CUSTODIAL",
+    # sex offences and child abuse
+    "SEX*", "CSC", "CSEC", "LEWD*", "INDECEN*", "SODOM*", "INCEST*", "FONDL*", "GROP*", "PORN*",
+    "OBSCEN*", "PIMP*", "CHILD ABU*", "CHILD NEG*", "CHILD END*", "CHILD ABAND*", "ENDANGER*",
+    # legal-offence grades and process: a crime for the police, never a civilian errand
+    "AGG", "AGGR", "AGGRAV*", "FELON*", "FEL", "1ST DEG*", "2ND DEG*", "3RD DEG*", "DEGREE",
+    "WARRANT*", "WRNT", "WARR",
+    # radio and penal code numbers for the above (10-codes; California penal code sections)
+    "10-10", "10-32", "187", "207", "211", "215", "240", "242", "243", "245", "246", "261",
+    "273.5", "273A", "273D", "288", "417",
     # in-progress crime
-    "IN PROGRESS", "IN-PROGRESS", "IP", "JO", "IP/JO", "CRITICAL", "OCCUPIED",
+    "IN PROGRESS", "IN-PROGRESS", "IN PROG*", "INPROG*", "I/P", "IP", "JO", "IP/JO", "CRITICAL",
+    "OCCUPIED",
 ]
-_GUARD = keyword_pattern(GUARD_KEYWORDS)
+# Words a cut-off guard word could also be the start of: "TRAFFIC VIOL" is a violation, not
+# violence. Only the truncated reading is withheld; the whole guard words still match.
+NOT_TRUNCATED = frozenset({
+    "VIOLATION", "TRAFFIC", "FIRE", "FIREWORKS", "FIRED", "DEAD", "EXPLOSION", "EXPLOITATION",
+    "HOLD", "STALLED", "PREDICTIVE", "REST", "CUSTODY", "OCCURRED", "OCCURRENCE", "DOMINO",
+    "ABUNDANT", "SEXTON", "FAMOUS", "PANICKED", "GROUP", "OBSCURE",
+    "STABLE", "STABILIZE", "ARMORED", "DEGREASE", "FELT", "AGGREGATE",
+})
+_GUARD = keyword_pattern(GUARD_KEYWORDS, truncated=True, not_truncated=NOT_TRUNCATED)
 
 
 def violent_match(call_type: str | None) -> str | None:
@@ -153,126 +175,13 @@ def load_crosswalk(city: str, path: Path | None = None) -> Crosswalk:
     return Crosswalk(city, entries)
 
 
-# --- suggestions for a new city's call types -------------------------------------------------
+# --- suggestions for a new city's call types: divert.suggest -------------------------------
 
-# CAD shorthand → the words the APCO descriptions and known crosswalks use
-_ABBREVIATIONS = {
-    "ASLT": "ASSAULT", "ACC": "ACCIDENT", "MVC": "ACCIDENT", "MVA": "ACCIDENT", "VEH": "VEHICLE",
-    "AUTO": "VEHICLE", "SUSP": "SUSPICIOUS", "PERS": "PERSON", "SUBJ": "PERSON", "DIST": "DISTURBANCE",
-    "WPN": "WEAPON", "WEAP": "WEAPON", "WEAPN": "WEAPON", "INJ": "INJURY", "TRBL": "TROUBLE",
-    "DV": "DOMESTIC", "BURG": "BURGLARY", "PROP": "PROPERTY", "ABAND": "ABANDONED",
-    "JUV": "JUVENILE", "RECK": "RECKLESS", "HARAS": "HARASSMENT", "ALRM": "ALARM", "CHK": "CHECK",
-    "INFO": "INFORMATION", "MED": "MEDICAL", "EMS": "MEDICAL", "OD": "OVERDOSE", "DOA": "DEATH",
-    "INTOX": "INTOXICATED", "DRUNK": "INTOXICATED", "WELF": "WELFARE", "NARC": "DRUGS",
-    "NARCOTICS": "DRUGS", "NARCOTIC": "DRUGS", "PDO": "ACCIDENT",
-}
-_WORD = re.compile(r"[A-Z0-9]+")
+def __getattr__(name: str):
+    """``Suggester`` and ``Suggestion`` live in :mod:`divert.suggest` (imported lazily: it
+    imports this module)."""
+    if name in ("Suggester", "Suggestion"):
+        import divert.suggest
 
-
-def _tokens(text: str) -> list[str]:
-    return [_ABBREVIATIONS.get(w, w) for w in _WORD.findall(normalize_type(text))]
-
-
-def _features(text: str) -> dict[str, float]:
-    """Word tokens (abbreviations expanded) and character trigrams of each word."""
-    feats: dict[str, float] = {}
-    for w in _tokens(text):
-        feats["w:" + w] = feats.get("w:" + w, 0.0) + 1.0
-        padded = f" {w} "
-        for i in range(len(padded) - 2):
-            g = "c:" + padded[i:i + 3]
-            feats[g] = feats.get(g, 0.0) + 0.5
-    return feats
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    call_type: str
-    calls: int
-    apco_code: str | None
-    route: str
-    confidence: float
-    needs_review: bool
-    basis: str
-
-
-class Suggester:
-    """Proposes an APCO code for unseen call types by TF-IDF cosine similarity over word and
-    character-trigram features, against the APCO descriptions and every known crosswalk.
-
-    >>> from divert.policy import load_policy
-    >>> s = Suggester([load_crosswalk("seattle")], load_apco_codes(), load_policy().route_for)
-    >>> r = s.suggest_one("WELFARE CHK")
-    >>> r.apco_code, r.route
-    ('WELFARE', 'crisis')
-    >>> s.suggest_one("PERSON WITH KNIFE - WELFARE CHECK").route
-    'co_response'
-    """
-
-    def __init__(self, crosswalks, apco: dict[str, str], route_for, review_below: float = 0.6):
-        self.route_for = route_for
-        self.review_below = review_below
-        docs: list[tuple[str, float, str, dict[str, float]]] = []  # code, weight, label, features
-        for code, desc in apco.items():
-            # the APCO descriptions are the standard but terse: trust them a little less
-            docs.append((code, 0.85, f"APCO {code}: {desc}", _features(desc)))
-        self.exact: dict[str, tuple[str, float, str]] = {}
-        for cw in crosswalks:
-            for key, e in cw.entries.items():
-                docs.append((e.apco_code, e.confidence, f"{cw.city}: {e.call_type}", _features(key)))
-                self.exact.setdefault(key, (e.apco_code, e.confidence, f"{cw.city}: {e.call_type}"))
-        df: dict[str, int] = {}
-        for *_, f in docs:
-            for k in f:
-                df[k] = df.get(k, 0) + 1
-        n = len(docs)
-        self.idf = {k: 1.0 + math.log(n / (1 + v)) for k, v in df.items()}
-        self.docs = [(code, w, label, self._unit(f)) for code, w, label, f in docs]
-        self.index: dict[str, list[int]] = {}
-        for i, (*_, vec) in enumerate(self.docs):
-            for k in vec:
-                self.index.setdefault(k, []).append(i)
-
-    def _unit(self, feats: dict[str, float]) -> dict[str, float]:
-        vec = {k: v * self.idf.get(k, 1.0) for k, v in feats.items()}
-        norm = sum(v * v for v in vec.values()) ** 0.5 or 1.0
-        return {k: v / norm for k, v in vec.items()}
-
-    def suggest_one(self, call_type: str, calls: int = 0) -> Suggestion:
-        key = normalize_type(call_type)
-        if key in self.exact:
-            code, conf, basis = self.exact[key]
-            code_score, margin = conf, 1.0
-        else:
-            q = self._unit(_features(key))
-            scores: dict[int, float] = {}
-            for k, v in q.items():
-                for i in self.index.get(k, ()):
-                    scores[i] = scores.get(i, 0.0) + v * self.docs[i][3][k]
-            best: dict[str, tuple[float, str]] = {}
-            for i, sim in scores.items():
-                code, w, label, _ = self.docs[i]
-                s = sim * w
-                if s > best.get(code, (0.0, ""))[0]:
-                    best[code] = (s, label)
-            ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-            if not ranked:
-                return self._finish(call_type, calls, None, 0.0, True, "no similar type known")
-            code, (code_score, basis) = ranked[0]
-            margin = code_score - (ranked[1][1][0] if len(ranked) > 1 else 0.0)
-            basis = f"like {basis} ({code_score:.2f})"
-        review = code_score < self.review_below or margin < 0.05
-        return self._finish(call_type, calls, code, round(min(code_score, 1.0), 3), review, basis)
-
-    def _finish(self, call_type, calls, code, conf, review, basis) -> Suggestion:
-        route = self.route_for(code)
-        word = violent_match(call_type)
-        if word and route in ("crisis", "navigator"):
-            # never propose a civilian team for a type that reads as violent
-            route = "co_response" if route == "crisis" else "police"
-            review = True
-            basis += f"; guard: reads as violent ({word!r})"
-        return Suggestion(call_type, calls, code, route, conf, review, basis)
-
-    def suggest(self, types: list[tuple[str, int]]) -> list[Suggestion]:
-        return [self.suggest_one(t, c) for t, c in types]
+        return getattr(divert.suggest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,19 +42,43 @@ VIOLENT_CODES = frozenset({
 })
 
 
-def keyword_pattern(keywords: list[str]) -> re.Pattern[str]:
+def keyword_pattern(keywords: list[str], truncated: bool = False,
+                    not_truncated: frozenset[str] | set[str] = frozenset()) -> re.Pattern[str]:
     """Whole-word, case-insensitive alternation; a trailing ``*`` matches any ending.
+
+    With ``truncated``, a single-word keyword of 5+ letters also matches when the string ends
+    in its first 4+ letters — a CAD field cut the word short ("... WEAPO", "SEX ASSA") — unless
+    that cut is a word of ``not_truncated`` or a prefix of one ("VIOL" of VIOLATION); a phrase
+    also matches when the string ends 2+ letters into its second word ("ASSIST OF").
 
     >>> bool(keyword_pattern(["GUN*", "IP"]).search("SUBJ WITH GUNS")), bool(keyword_pattern(["IP"]).search("IPAD"))
     (True, False)
+    >>> cut = keyword_pattern(["WEAPON*", "VIOLENT"], truncated=True, not_truncated={"VIOLATION"})
+    >>> bool(cut.search("ABAND/PROP WEAPO")), bool(cut.search("WEAPO FOUND")), bool(cut.search("TRAFFIC VIOL"))
+    (True, False, False)
     """
     parts = []
+    cuts: set[str] = set()
     for kw in keywords:
         word = kw.strip().upper()
+        stem = word.rstrip("*")
         if word.endswith("*"):
-            parts.append(r"(?<![A-Z0-9])" + re.escape(word[:-1]))
+            parts.append(r"(?<![A-Z0-9])" + re.escape(stem))
         else:
             parts.append(r"(?<![A-Z0-9])" + re.escape(word) + r"(?![A-Z0-9])")
+        if truncated and stem.isalpha() and len(stem) >= 5:
+            for n in range(4, len(stem)):
+                cut = stem[:n]
+                if not any(w.startswith(cut) for w in not_truncated):
+                    cuts.add(cut)
+        elif truncated and " " in stem:  # a phrase cut in its second word: "ASSIST OF"
+            first = stem.index(" ")
+            for n in range(first + 3, len(stem)):
+                if stem[n - 1].isalnum():
+                    cuts.add(stem[:n])
+    if cuts:
+        alternation = "|".join(re.escape(c) for c in sorted(cuts, key=lambda c: (-len(c), c)))
+        parts.append(r"(?<![A-Z0-9])(?:" + alternation + r")(?=[^A-Z0-9]*$)")
     return re.compile("|".join(parts), re.IGNORECASE)
 
 

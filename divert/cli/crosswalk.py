@@ -8,10 +8,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from divert.crosswalk import Suggester, known_cities, load_apco_codes, load_crosswalk, normalize_type
+from divert.adapters.reader import reading
+from divert.crosswalk import known_cities, load_apco_codes, load_crosswalk, normalize_type
 from divert.exceptions import ConfigError
 from divert.paths import shared_data_dir
 from divert.policy import load_policy
+from divert.suggest import CIVILIAN_MIN_CONFIDENCE, Suggester
+from divert.suggest import evaluate as loco
 
 # Where each known city's raw files keep the call type (Seattle's filtered extracts use dots).
 CALL_TYPE_COLUMNS = {
@@ -31,12 +34,14 @@ def type_volumes(city: str, paths: list[Path] | None = None) -> pd.Series:
     paths = paths or sorted((shared_data_dir() / city).glob("*.csv.gz"))
     frames = []
     for p in paths:
-        head = pd.read_csv(p, nrows=0).columns
+        with reading(p, formats=(ValueError,), what="CSV file"):
+            head = pd.read_csv(p, nrows=0).columns
         rename = {c: c.replace(".", " ") for c in head}
         wanted = [c for c in head if rename[c] in columns + [_ID_COLUMNS.get(city)]]
         if not any(rename[c] in columns for c in wanted):
             continue
-        frames.append(pd.read_csv(p, usecols=wanted, dtype=str).rename(columns=rename))
+        with reading(p, formats=(ValueError,), what="CSV file"):
+            frames.append(pd.read_csv(p, usecols=wanted, dtype=str).rename(columns=rename))
     if not frames:
         raise ConfigError(f"no file for {city!r} has a call-type column ({', '.join(columns)})")
     df = pd.concat(frames, ignore_index=True)
@@ -48,7 +53,8 @@ def type_volumes(city: str, paths: list[Path] | None = None) -> pd.Series:
 
 def read_types(path: Path) -> pd.Series:
     """A ``call_type,calls`` CSV as a Series of calls by normalized type."""
-    df = pd.read_csv(path, dtype={"call_type": str})
+    with reading(path, formats=(ValueError,), what="CSV file"):
+        df = pd.read_csv(path, dtype={"call_type": str})
     if "call_type" not in df:
         raise ConfigError(f"{path}: needs a 'call_type' column (and optionally 'calls')")
     calls = df["calls"] if "calls" in df else 1
@@ -68,6 +74,16 @@ def command() -> None:
     """City call types → APCO incident-type codes."""
 
 
+def build_suggester(crosswalks, published, policy, review_below: float = 0.6) -> Suggester:
+    return Suggester(crosswalks, load_apco_codes(), policy.route_for, review_below=review_below,
+                     published=published)
+
+
+def review_order(rows) -> list:
+    """Uncertain types first, by the volume they carry; then the rest by volume."""
+    return sorted(rows, key=lambda r: (not r.needs_review, -r.calls, r.call_type))
+
+
 @command.command()
 @click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path), required=True,
               help="CSV with columns call_type,calls")
@@ -75,21 +91,70 @@ def command() -> None:
 @click.option("--review-below", default=0.6, show_default=True,
               help="confidence under which a row is marked needs_review")
 def suggest(input_path: Path, output_path: Path, review_below: float) -> None:
-    """Propose an APCO code, a route and a confidence for each call type."""
+    """Propose an APCO code, a route and a confidence for each call type, with the top three
+    candidates and their reasons; rows needing review come first, by the volume they carry.
+    No suggestion under confidence 0.5 (CIVILIAN_MIN_CONFIDENCE) gets a civilian route."""
     types = read_types(input_path)
     policy = load_policy()
-    sug = Suggester([load_crosswalk(c) for c in known_cities()], load_apco_codes(),
-                    policy.route_for, review_below=review_below)
-    rows = sug.suggest([(t, int(n)) for t, n in types.items()])
+    sug = build_suggester([load_crosswalk(c) for c in known_cities()],
+                          loco.load_published_vocabularies(), policy, review_below)
+    rows = review_order(sug.suggest([(t, int(n)) for t, n in types.items()]))
     with open(output_path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["call_type", "calls", "apco_code", "route", "confidence", "needs_review",
-                    "basis", "policy_version"])
+                    "basis", "candidate_2", "candidate_2_score", "candidate_2_reason",
+                    "candidate_3", "candidate_3_score", "candidate_3_reason", "policy_version"])
         for r in rows:
+            alts = []
+            for c in list(r.candidates[1:3]) + [None] * (2 - len(r.candidates[1:3])):
+                alts += [c.code, f"{c.score:.3f}", c.reason] if c else ["", "", ""]
             w.writerow([r.call_type, r.calls, r.apco_code or "", r.route, f"{r.confidence:.3f}",
-                        str(r.needs_review).lower(), r.basis, policy.version])
-    review = sum(r.needs_review for r in rows)
-    click.echo(f"{len(rows)} types → {output_path} ({review} need review)")
+                        str(r.needs_review).lower(), r.basis, *alts, policy.version])
+    review = [r for r in rows if r.needs_review]
+    msg = f"{len(rows)} types → {output_path} ({len(review)} need review"
+    uncertain = sum(r.calls for r in review)
+    if review and uncertain:
+        fifth = review[:max(1, len(review) // 5)]
+        msg += (f"; the first {len(fifth)} of them carry "
+                f"{sum(r.calls for r in fifth) / uncertain:.0%} of the uncertain volume")
+    click.echo(msg + ")")
+
+
+@command.command()
+@click.option("--mangle", "mangle_seed", type=int, default=None,
+              help="also score strings damaged as an unseen CAD would (truncated, abbreviated), with this seed")
+def evaluate(mangle_seed: int | None) -> None:
+    """Leave-one-city-out over every labelled vocabulary: each city held out in turn, the
+    suggester built from the others, scored on the held-out labels weighted by call volume."""
+    import random
+
+    policy = load_policy()
+    vocabularies = []
+    for city in known_cities():
+        try:
+            volumes = type_volumes(city).to_dict() if city in CALL_TYPE_COLUMNS else None
+        except (ConfigError, OSError):
+            volumes = None  # no call data: equal weights
+        vocabularies.append(loco.crosswalk_vocabulary(load_crosswalk(city), volumes))
+    vocabularies += loco.load_published_vocabularies()
+
+    def build(training):
+        return build_suggester([load_crosswalk(v.city) for v in training if v.source == "crosswalk"],
+                               [v for v in training if v.source == "published"], policy)
+
+    click.echo(f"leave-one-city-out, policy {policy.version}; coverage = volume with confidence "
+               f">= {loco.COVERAGE_AT}; no civilian route under confidence {CIVILIAN_MIN_CONFIDENCE}")
+    click.echo(loco.format_table(loco.leave_one_city_out(vocabularies, build, policy.route_for)))
+    if mangle_seed is not None:
+        rng = random.Random(mangle_seed)
+        abbrev = {}
+        from divert.suggest.terms import load_terms
+        for short, full in load_terms().abbreviations.items():
+            if " " not in full and short != full:
+                abbrev.setdefault(full, short)
+        click.echo(f"\nthe same, held-out strings mangled (seed {mangle_seed}):")
+        click.echo(loco.format_table(loco.leave_one_city_out(
+            vocabularies, build, policy.route_for, transform=lambda t: loco.mangle(t, rng, abbrev))))
 
 
 @command.command()
