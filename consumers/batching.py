@@ -1,8 +1,8 @@
 """A sink that buffers records and writes them a batch at a time, retrying until it can.
 
-Subclasses write only ``write(batch)``, which returns how many rows were stored. ``flush`` retries a batch while the database is
-unreachable (``SinkUnavailable``), with capped backoff, and returns only when the batch is
-stored: the agent that calls it does not ack its input meanwhile, so the broker keeps the
+Subclasses write only ``write(batch)``, which returns how many rows were stored. ``flush``
+retries a batch while the database is unreachable (``SinkUnavailable``), with capped backoff,
+and returns only when the batch is stored: the agent that calls it does not ack its input meanwhile, so the broker keeps the
 records and nothing is lost while the database is down; a replayed batch changes nothing
 because every write is keyed.
 """

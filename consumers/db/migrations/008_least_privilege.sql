@@ -1,10 +1,10 @@
 -- Least privilege for the dashboards' login (issue 16): the role Grafana's data source uses,
 -- grafana_reader, may read the published tables and views and nothing else.
 --
---   * reads: an allowlist of tables and views (below). Not dead_letters (it keeps whole raw
---     vendor records), not schema_migrations, and officer_activity only through the view
---     reader.officer_activity, which leaves out the subjects' demographics (subject_*); the
---     reader's search_path (reader, public) makes `from officer_activity` in the dashboards
+--   * reads: an allowlist of tables and views (below). Not dead_letters (records divert could
+--     not read are for operators, even redacted), not schema_migrations, and officer_activity
+--     only through the view reader.officer_activity, which leaves out the subjects'
+--     demographics (subject_*); the reader's search_path (reader, public) makes `from officer_activity` in the dashboards
 --     read that view. A table added later is NOT readable until a migration grants it (a
 --     migration that recreates a granted view grants it again): the blanket default privilege
 --     an earlier set-up gave is removed.
