@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from divert.exceptions import ConfigError
 from divert.settings import services
 
 
@@ -75,26 +76,16 @@ def replay(city: str, input_path: Path | None) -> None:
 @_city
 @_input
 def load(city: str, input_path: Path | None) -> None:
-    """Write the rows straight to the database's crime_reports (the batch path; idempotent)."""
-    import asyncpg
+    """Write the rows straight to the database's crime_reports (the batch path; idempotent).
 
-    from consumers.db.migrate import migrate
-    from consumers.db.writer import write_crime_reports, write_dead_letters
+    The same writers as `divert load`: a row the database refuses becomes a dead letter with
+    the database's reason, and the rest are stored."""
+    from divert.adapters.crime import available_crime_cities
+    from divert.cli.load import run_load
 
+    if city not in available_crime_cities():
+        raise ConfigError(f"no crime mapping for {city!r}: reference/crime/{city}.yaml")
     svc = services()
-    _, batch = read_reports(city, input_path, source_topic=f"file:{input_path or city}")
-
-    async def run() -> None:
-        await migrate(svc.database_url)
-        conn = await asyncpg.connect(svc.database_url)
-        try:
-            for i in range(0, len(batch.reports), 5000):
-                await write_crime_reports(conn, batch.reports[i:i + 5000])
-            await write_dead_letters(conn, batch.dead_letters)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-    offences = sum(r.count for r in batch.reports)
-    click.echo(f"stored {len(batch.reports):,} crime reports ({offences:,} offences) for {city}; "
-               f"{len(batch.dead_letters):,} unreadable rows stored as dead letters")
+    totals = asyncio.run(run_load(svc.database_url, city, crime_input=input_path, include=("crime",)))
+    click.echo(f"stored {totals.crime_reports:,} crime reports for {city}; {totals.dead_letters:,} dead letters "
+               f"({totals.refused:,} refused by the database) in {totals.seconds:.1f} s")
