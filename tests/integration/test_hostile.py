@@ -88,11 +88,18 @@ def test_a_live_worker_survives_hostile_messages_and_leaks_nothing(hostile_worke
     distinct = len({(d.source_topic, d.payload) for d in letters})
     assert asyncio.run(wait_for_rows(dsn, "select count(*) from dead_letters", distinct)) == distinct
 
-    assert leaked(asyncio.run(_everything_stored(dsn))) == []
+    stored_text = asyncio.run(_everything_stored(dsn))
+    assert leaked(stored_text) == []
+    searched = 0
     for topic in DIVERT_TOPICS:
         for record in asyncio.run(read_topic(bootstrap, prefix + topic, expect=0, settle=0.2, timeout=5)):
             assert leaked(record.value or b"") == [], (topic, record.value[:300])
+            searched += 1
     assert worker.poll() is None, log.read_text()[-3000:]
+    print(f"sent {len(sent)} messages ({len(messages)} hostile, {expected} dead letters so far on the topic, "
+          f"{distinct} distinct stored); valid records stored {stored}/{len(ids)} (before and after); "
+          f"planted strings found in {len(stored_text):,} characters of rows and {searched} topic records: 0; "
+          f"worker running")
 
 
 _dead_so_far = [0]
