@@ -55,18 +55,16 @@ def _severity(route: str) -> int:
 
 
 class Classifier:
-    """Holds a city's crosswalk and the policy (and optionally an outcome model); built once.
+    """Holds a city's crosswalk and the policy; built once.
 
     Decisions are cached per distinct (initial type, final type, priority, source, hour of
     week, areas) — hour and areas only when the city's policy restricts them — so a batch
     costs little more than the lookups.
     """
 
-    def __init__(self, crosswalk: Crosswalk, policy: Policy, outcome_model=None, *,
-                 cache_size: int = 200_000):
+    def __init__(self, crosswalk: Crosswalk, policy: Policy, *, cache_size: int = 200_000):
         self.crosswalk = crosswalk
         self.policy = policy
-        self.outcome_model = outcome_model
         self.city: CityPolicy = policy.city(crosswalk.city)
         self._tz = self.city.timezone
         self._hours = self.city.restricts_hours
@@ -187,35 +185,17 @@ class Classifier:
         return d
 
     def classify(self, event: CadEvent) -> ClassifiedCall:
-        return self._build(event, self._decide_event(event), self._score(event.initial_type))
+        return self._build(event, self._decide_event(event))
 
     def classify_many(self, events: Sequence[CadEvent]) -> list[ClassifiedCall]:
-        scores: dict[str, float | None] = {}
-        out = []
-        for ev in events:
-            d = self._decide_event(ev)
-            if self.outcome_model is not None:
-                if ev.initial_type not in scores:
-                    scores[ev.initial_type] = self._score(ev.initial_type)
-                score = scores[ev.initial_type]
-            else:
-                score = None
-            out.append(self._build(ev, d, score))
-        return out
+        return [self._build(ev, self._decide_event(ev)) for ev in events]
 
-    def _score(self, initial_type: str) -> float | None:
-        # a separate number: it never changes the route or eligibility
-        if self.outcome_model is None:
-            return None
-        code, _ = self.crosswalk.lookup(initial_type)
-        return self.outcome_model.score(initial_type, code)
-
-    def _build(self, ev: CadEvent, d: Decision, score: float | None) -> ClassifiedCall:
+    def _build(self, ev: CadEvent, d: Decision) -> ClassifiedCall:
         return ClassifiedCall(
             call=ev, apco_code=d.apco_code, crosswalk_confidence=d.confidence, route=d.route,
             eligible_initial=d.eligible_initial, eligible=d.eligible, reasons=list(d.reasons),
             policy_version=self.policy.version, final_apco_code=d.final_apco_code,
-            final_route=d.final_route, no_police_action_score=score)
+            final_route=d.final_route)
 
 
 OUTPUT_COLUMNS = ("apco_code", "crosswalk_confidence", "route", "eligible_initial", "eligible",

@@ -192,7 +192,6 @@ class ClassifiedCall(Struct, frozen=True, kw_only=True):
     policy_version: NonEmpty
     final_apco_code: str | None = None
     final_route: Route | None = None
-    no_police_action_score: Confidence | None = None
 
 
 class Alert(Struct, frozen=True, kw_only=True):

@@ -8,8 +8,7 @@ from datetime import datetime
 from schemas import CadEvent, ClassifiedCall
 
 _CALL_FIELDS = {"crosswalk_confidence", "route", "eligible_initial", "eligible", "reasons",
-                "policy_version", "apco_code", "final_apco_code", "final_route",
-                "no_police_action_score"}
+                "policy_version", "apco_code", "final_apco_code", "final_route"}
 
 
 def classified_call(incident_id: str, received_at: datetime, **fields) -> ClassifiedCall:

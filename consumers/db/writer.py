@@ -38,7 +38,6 @@ CALL_COLUMNS = (
     ("lon", "float8"), ("apco_code", "text"), ("crosswalk_confidence", "float8"), ("route", "text"),
     ("eligible_initial", "bool"), ("eligible", "bool"), ("reasons", "text[]"),
     ("policy_version", "text"), ("final_apco_code", "text"), ("final_route", "text"),
-    ("no_police_action_score", "float8"),
 )
 
 
@@ -138,7 +137,7 @@ def _call_arrays(calls: Sequence[ClassifiedCall]) -> list[list]:
                e.cleared_at, e.units, e.disposition, e.block_address, _json(e.areas).decode(),
                e.lat, e.lon, c.apco_code, c.crosswalk_confidence, c.route, c.eligible_initial,
                c.eligible, joined(c.reasons), c.policy_version, c.final_apco_code,
-               c.final_route, c.no_police_action_score)
+               c.final_route)
         for col, value in zip(cols, row, strict=True):
             col.append(value)
     return cols
