@@ -34,6 +34,8 @@ from river.stats import EWMean
 from scipy import stats
 
 SLOTS = 168  # hours in a week
+ALPHA_PRIOR = 0.05  # added to E[mu²] when estimating alpha (counts of ~0.2 a window and below)
+MAX_ALPHA = 4.0
 
 
 class SeasonalCounts:
@@ -73,16 +75,20 @@ class SeasonalCounts:
         mu2 = self._mu2.get()
         if self.windows < 2 or mu2 <= 0:
             return 0.0
-        return max(0.0, (self._sq_error.get() - self._mu.get()) / mu2)
+        # a series that is nearly always zero has almost no E[mu²] to divide by: regularized
+        # and capped, so a few stray calls cannot make its spread explode
+        return min(MAX_ALPHA, max(0.0, (self._sq_error.get() - self._mu.get()) / (mu2 + ALPHA_PRIOR)))
 
     def variance(self, mu: float) -> float:
         return mu + self.alpha * mu * mu
 
-    def learn(self, slot: int, count: float) -> None:
-        """Learn one window's (already clipped) count."""
+    def learn(self, slot: int, count: float, raw: float | None = None) -> None:
+        """Learn one window's (already clipped) count. ``raw``, the count before clipping, feeds
+        the spread: clipping it too would keep a bound that starts Poisson from ever seeing the
+        extra variance that would widen it."""
         if self.windows:
             mu = self.expected(slot)
-            self._sq_error.update((count - mu) ** 2)
+            self._sq_error.update(((count if raw is None else raw) - mu) ** 2)
             self._mu.update(mu)
             self._mu2.update(mu * mu)
             self._recent_base.update(self.base(slot))
@@ -120,23 +126,24 @@ class _WarmMean:
 
 def nb_quantile(q: float, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
     """The q-quantile of counts with this mean and variance: negative binomial when the
-    variance exceeds the mean, Poisson otherwise.
+    variance exceeds the mean, Poisson otherwise (``q`` may be an array, broadcast with them).
 
     >>> nb_quantile(0.99, np.array([4.0, 4.0, 0.0]), np.array([4.0, 12.0, 0.0])).tolist()
     [9.0, 15.0, 0.0]
     """
-    mean = np.asarray(mean, dtype=float)
-    variance = np.maximum(np.asarray(variance, dtype=float), mean)
+    q, mean, variance = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(mean, dtype=float),
+                                            np.asarray(variance, dtype=float))
+    variance = np.maximum(variance, mean)
     out = np.zeros_like(mean)
     pos = mean > 1e-9
     over = pos & (variance > mean * (1 + 1e-6))
     poisson = pos & ~over
     if poisson.any():
-        out[poisson] = stats.poisson.ppf(q, mean[poisson])
+        out[poisson] = stats.poisson.ppf(q[poisson], mean[poisson])
     if over.any():
         m, v = mean[over], variance[over]
         n = m * m / (v - m)
-        out[over] = stats.nbinom.ppf(q, n, n / (n + m))
+        out[over] = stats.nbinom.ppf(q[over], n, n / (n + m))
     return out
 
 

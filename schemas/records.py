@@ -211,6 +211,16 @@ class Alert(Struct, frozen=True, kw_only=True):
     upper_bound: float
     score: float
     policy_version: NonEmpty
+    # what a manager reads: "+23 crisis-eligible calls in the last 90 minutes in substation
+    # NORTH, 9 expected", local times; the series, the window's length and the band of normal
+    # counts (expected_low … upper_bound) it was judged against
+    series: Annotated[str, Meta(max_length=400)] = ""
+    window_minutes: int = 0
+    expected_low: float | None = None
+    detector: Literal["threshold", "cusum"] = "threshold"
+    # a declared event (reference/events/<agency>.yaml) on while the spike ran: a known surge
+    event: Annotated[str, Meta(max_length=200)] | None = None
+    message: Annotated[str, Meta(max_length=1000)] = ""
 
 
 class DeadLetter(Struct, frozen=True, kw_only=True):

@@ -212,13 +212,16 @@ ALERT_COLUMNS = (
     ("area", "text"), ("route", "text"), ("state", "text"), ("window_start", "timestamptz"),
     ("window_end", "timestamptz"), ("observed", "float8"), ("expected", "float8"),
     ("upper_bound", "float8"), ("score", "float8"), ("policy_version", "text"),
+    ("series", "text"), ("window_minutes", "int"), ("expected_low", "float8"), ("detector", "text"),
+    ("event", "text"), ("message", "text"),
 )
 
 
 async def write_alerts(conn, items: Sequence[Alert]) -> int:
     rows = [(a.schema_version, a.alert_id, a.agency, a.area_layer, a.area, a.route, a.state,
              a.window_start, a.window_end, a.observed, a.expected, a.upper_bound, a.score,
-             a.policy_version) for a in items]
+             a.policy_version, a.series, a.window_minutes, a.expected_low, a.detector, a.event,
+             a.message) for a in items]
     return await _upsert(conn, "alerts", ALERT_COLUMNS, rows,
                          ("alert_id", "state", "window_start"), update=False)
 

@@ -6,7 +6,8 @@ evaluating dashboards/rules/divert_spikes.yml → Debian's Alertmanager with the
 dashboards/alertmanager.yml → a webhook receiver started here. Only addresses and timings
 are changed (loopback ports, 1 s intervals) — the rules and routes are the shipped ones.
 
-The detector uses test settings (k = 1, one day of learning) so 2½ days of history suffice.
+The detector is the default one (the sequential test on 15-minute windows) with one day of
+learning, so 2½ days of history suffice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -130,8 +132,10 @@ def test_planted_spike_pages_the_managers(tmp_path, service_env, db_dsn, webhook
     hour0, rows = planted_history(source, tmp_path / "planted.csv")
 
     settings = tmp_path / "alerting.yaml"
-    settings.write_text(yaml.safe_dump({**yaml.safe_load((ROOT / "reference/alerting.yaml").read_text()),
-                                        "k": 1, "min_history_windows": 24}))
+    reference = yaml.safe_load((ROOT / "reference/alerting.yaml").read_text())
+    assert reference["detector"] == "cusum"
+    reference["cities"]["san_antonio"]["min_history_windows"] = 96  # one day of 15-minute windows
+    settings.write_text(yaml.safe_dump(reference))
     metrics_port, prom_port, am_port = free_port(), free_port(), free_port()
     env = dict(service_env, DIVERT_DATABASE_URL=db_dsn, DIVERT_ALERT_SETTINGS=str(settings))
 
@@ -185,7 +189,14 @@ def test_planted_spike_pages_the_managers(tmp_path, service_env, db_dsn, webhook
             labels, [line for line in metrics_text.splitlines() if SPIKE_SUBSTATION in line or "late" in line])
         assert all(a["labels"]["agency"] == "san_antonio" for a in spikes)
         west = next(a for a in spikes if a["labels"]["area"] == SPIKE_SUBSTATION)
-        assert "calls in the last window against" in west["annotations"]["description"]
+        # in a manager's words, with the series, the window and the band in the annotations
+        notes = west["annotations"]
+        assert notes["description"].startswith("+"), notes
+        assert "crisis-eligible calls in the last" in notes["description"]
+        assert "minutes in substation WEST" in notes["description"], notes
+        assert notes["series"] == "san_antonio/substation/WEST/crisis"
+        assert int(notes["window_minutes"]) >= 15 and int(notes["observed"]) >= SPIKE_CALLS // 4
+        assert "–" in notes["expected_band"] and notes["event"] == ""
 
         # the same alert travelled on alerts.diversion, with the planted hour as its start
         records = asyncio.run(read_topic(kafka_bootstrap, env["DIVERT_TOPIC_PREFIX"] + "alerts.diversion",
@@ -193,28 +204,51 @@ def test_planted_spike_pages_the_managers(tmp_path, service_env, db_dsn, webhook
         alerts = [json.loads(r.value) for r in records]
         planted = [a for a in alerts if a["area"] == SPIKE_SUBSTATION and a["route"] == "crisis"]
         assert planted and planted[0]["state"] == "firing"
-        assert planted[0]["observed"] >= SPIKE_CALLS and planted[0]["upper_bound"] < SPIKE_CALLS
-        started_ms = int(time.mktime(time.strptime(planted[0]["window_start"][:19], "%Y-%m-%dT%H:%M:%S"))
+        first = planted[0]
+        assert first["detector"] == "cusum" and first["series"] == "san_antonio/substation/WEST/crisis"
+        assert first["observed"] >= SPIKE_CALLS // 4 and first["upper_bound"] < first["observed"]
+        assert first["message"].startswith("+") and "in substation WEST" in first["message"]
+        assert first["expected_low"] is not None and first["window_minutes"] >= 15
+        started_ms = int(time.mktime(time.strptime(first["window_start"][:19], "%Y-%m-%dT%H:%M:%S"))
                          - time.timezone) * 1000
-        assert started_ms == hour0
+        # the sequential test dates the spike from where its evidence began: the planted hour, or
+        # a stray call shortly before it
+        assert hour0 - 2 * 3_600_000 <= started_ms <= hour0
+        # the store wrote the same words into the alerts table (migration 010)
+        import asyncpg
+
+        async def stored():
+            conn = await asyncpg.connect(db_dsn)
+            try:
+                return await conn.fetchrow("select series, window_minutes, expected_low, detector, event, message "
+                                           "from alerts where alert_id = $1 and state = 'firing'", first["alert_id"])
+            finally:
+                await conn.close()
+        row = asyncio.run(stored())
+        assert row is not None and row["message"] == first["message"] and row["series"] == first["series"]
+        assert row["detector"] == "cusum" and row["event"] is None
 
         # after a restart the detector is rebuilt from the stored calls: it reaches the state the
         # live worker had (same series, same figures for the last window both have closed)
         from streams.spikes import rebuild_from_database
 
-        os.environ["DIVERT_ALERT_SETTINGS"] = str(settings)
-        try:
-            monitor, unsent = asyncio.run(rebuild_from_database(db_dsn, ["san_antonio"]))
-        finally:
-            del os.environ["DIVERT_ALERT_SETTINGS"]
-        live, late = {}, 0
+        live, late, closed_until = {}, 0, None
         for family in text_string_to_metric_families(metrics_text):
             for sample in family.samples:
+                if sample.name == "divert_spike_windows_closed_until_seconds":
+                    closed_until = datetime.fromtimestamp(sample.value, UTC)
                 if sample.name in ("divert_spike_observed_calls", "divert_spike_expected_calls"):
                     key = (sample.labels["area_layer"], sample.labels["area"], sample.labels["route"])
                     live.setdefault(key, {})[sample.name] = sample.value
                 if sample.name == "divert_spike_late_calls":
                     late = sample.value
+        # the windows the live worker had closed (its watermark is the least of the partitions')
+        assert closed_until is not None
+        os.environ["DIVERT_ALERT_SETTINGS"] = str(settings)
+        try:
+            monitor, unsent = asyncio.run(rebuild_from_database(db_dsn, ["san_antonio"], before=closed_until))
+        finally:
+            del os.environ["DIVERT_ALERT_SETTINGS"]
         assert unsent == []  # every alert the history implies is stored already
         rebuilt = {tuple(k[1]): r for k, r in monitor.detector.readings.items()}
         assert set(rebuilt) == set(live)

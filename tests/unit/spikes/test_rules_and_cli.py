@@ -39,7 +39,7 @@ def test_spike_alerts_route_to_the_managers():
     assert "by (agency, area_layer, area, route)" in spike["expr"]
 
 
-def test_tune_reports_alerts_per_covered_week(tmp_path):
+def _history(tmp_path):
     rng = np.random.default_rng(1)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     rows = []
@@ -49,21 +49,51 @@ def test_tune_reports_alerts_per_covered_week(tmp_path):
             if day == 62 and h in (14, 15, 16):
                 n += 40  # a planted spike
             for j in range(n + 3):
-                rows.append({"agency": "san_antonio", "received_at": start + timedelta(days=day, hours=h, minutes=j % 60),
+                rows.append({"agency": "san_antonio", "received_at": start + timedelta(days=day, hours=h, seconds=j * 3600 // (n + 3)),
                              "eligible": j < n, "route": "crisis" if j < n else "police",
                              "areas": {"substation": "WEST"}, "policy_version": "p1", "time_precision": "second"})
     path = tmp_path / "calls.parquet"
     pd.DataFrame(rows).to_parquet(path)
-    settings = tmp_path / "alerting.yaml"
-    settings.write_text(yaml.safe_dump({**yaml.safe_load((ROOT / "reference/alerting.yaml").read_text()),
-                                        "min_history_windows": 168}))
+    return path
+
+
+def _settings(tmp_path, detector: str, **block):
+    ref = yaml.safe_load((ROOT / "reference/alerting.yaml").read_text())
+    ref["detector"] = detector
+    ref["detectors"][detector].update(block)
+    path = tmp_path / "alerting.yaml"
+    path.write_text(yaml.safe_dump(ref))
+    return path
+
+
+def test_tune_reports_alerts_per_covered_week_in_local_time(tmp_path):
+    path = _history(tmp_path)
+    settings = _settings(tmp_path, "threshold", min_history_windows=168)
     result = CliRunner().invoke(alerts_command, ["tune", "--city", "san_antonio", "--input", str(path),
-                                                 "--layer", "city", "--settings", str(settings)],
+                                                 "--layer", "city", "--settings", str(settings), "--no-power"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "360 covered windows of 60 min" in result.output
     assert "alerts: 1 raised" in result.output
-    assert "2024-03-03 14:00Z city=all crisis" in result.output
+    # 14:00 UTC is 08:00 in San Antonio, and the alert says it in a manager's words
+    assert "2024-03-03 08:00 CST city=all crisis: +" in result.output
+    assert "crisis-eligible calls in the last 2 hours in the whole city" in result.output
+
+
+def test_tune_prints_the_power_curve_of_the_sequential_detector(tmp_path):
+    path = _history(tmp_path)
+    settings = _settings(tmp_path, "cusum", min_history_windows=4 * 96)
+    result = CliRunner().invoke(alerts_command, ["tune", "--city", "san_antonio", "--input", str(path),
+                                                 "--layer", "city", "--settings", str(settings)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "detector=cusum" in result.output and "1,404 covered windows of 15 min" in result.output
+    assert "alerts: 1 raised" in result.output  # the planted surge of the history itself
+    assert "power curve: recall and median minutes" in result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("  city ") and "%" in line]
+    assert [r[1] for r in rows] == ["+50%", "+100%", "+200%", "+300%", "+600%"]
+    assert "1 h: recall" in result.output and "3 h: recall" in result.output
+    assert "smallest spike caught at recall 0.9: city 2 h: +" in result.output
 
 
 def test_tune_explains_a_file_that_is_not_classified(tmp_path):
