@@ -1,9 +1,11 @@
 """Idempotent batch writes of divert's records into the database.
 
-Every write is an ``INSERT … SELECT FROM unnest($1::…[], …) ON CONFLICT`` on the record's
-natural key, so a batch delivered twice (at-least-once) is stored once, and a later version
-of the same incident replaces the earlier one. ``unnest`` rather than COPY: COPY cannot
-resolve conflicts, and it works the same on PostgreSQL, TimescaleDB and PGlite.
+Every write is an ``INSERT … ON CONFLICT`` on the record's natural key, so a batch delivered
+twice (at-least-once) is stored once, and a later version of the same incident replaces the
+earlier one. Calls, the bulk of every batch, are COPYed into a staging table and upserted from
+it (COPY alone cannot resolve conflicts); their area rows are COPYed straight into call_areas.
+The other records, and calls on PGlite (which serves no COPY), go as ``unnest($1::…[], …)``
+arrays.
 
 A call's identity is (agency, incident_id). Its time is part of the stored key (a hypertable's
 unique keys must include its time column), so when a city re-publishes an incident with a
@@ -143,6 +145,66 @@ def _call_arrays(calls: Sequence[ClassifiedCall]) -> list[list]:
     return cols
 
 
+# The fast path: the batch is COPYed into a staging table of the connection's own (emptied at
+# commit) and upserted from it with the same keyed statements; its area rows are COPYed straight
+# into call_areas. COPY cannot resolve conflicts itself (ARCHITECTURE.md); here nothing is left
+# to conflict: the incident's area rows are deleted first. A staged call is in effect — stored,
+# and owner of the incident's area rows — unless a version known to the second holds the incident
+# and the staged one is known only to the day (that version and its area rows stay).
+_STAGE_TYPES = {"int": "integer", "text": "text", "timestamptz": "timestamptz", "bool": "boolean",
+                "float8": "double precision", "jsonb": "jsonb", "text[]": "text[]"}
+_STAGE_CALLS = (f"create temp table if not exists stage_calls "
+                f"({', '.join(f'{c} {_STAGE_TYPES[k]}' for c, k in CALL_COLUMNS)}) on commit delete rows")
+_NOT_IN_EFFECT = ("exists (select 1 from calls c where c.agency = n.agency and c.incident_id = n.incident_id"
+                  " and c.received_at <> n.received_at)")
+_STAGED_DELETE_OTHER_VERSIONS = """
+delete from calls c using stage_calls n
+where c.agency = n.agency and c.incident_id = n.incident_id and c.received_at <> n.received_at
+  and not (c.time_precision = 'second' and n.time_precision = 'day')
+"""
+_STAGED_UPSERT = f"""
+insert into calls ({_CALL_NAMES}, committed_at)
+select {_CALL_NAMES}, now() from stage_calls n where not {_NOT_IN_EFFECT}
+on conflict (agency, incident_id, received_at) do update set {_CALL_UPDATES}, committed_at = now()
+where ({', '.join(f'calls.{c}' for c, _ in CALL_COLUMNS)})
+      is distinct from ({', '.join(f'excluded.{c}' for c, _ in CALL_COLUMNS)})
+"""
+_STAGED_HELD_BACK = f"select agency, incident_id from stage_calls n where {_NOT_IN_EFFECT}"
+_STAGED_CLEAR_CALL_AREAS = f"""
+delete from call_areas a using stage_calls n
+where a.agency = n.agency and a.incident_id = n.incident_id and not {_NOT_IN_EFFECT}
+"""
+AREA_COLUMNS = ("agency", "incident_id", "received_at", "layer", "area", "policy_version", "route",
+                "source", "time_precision", "eligible_initial", "eligible", "arrived_at", "cleared_at",
+                "units")
+# a temp table is never analyzed by autovacuum: without statistics (reltuples < 0) the planner
+# may join it to calls with a scan of the whole table, so it is analyzed once per connection
+_IS_PGLITE = "select version() like '%Emscripten%'"
+_STAGE_UNANALYZED = "select reltuples < 0 from pg_class where oid = 'pg_temp.stage_calls'::regclass"
+
+
+def _staged_rows(arrays: list[list]) -> list[tuple]:
+    """The arrays as COPY records: reasons as a real array (unnest needed them joined)."""
+    arrays = list(arrays)
+    at = [c for c, _ in CALL_COLUMNS].index("reasons")
+    arrays[at] = [v.split(SEPARATOR) if v else [] for v in arrays[at]]
+    return list(zip(*arrays, strict=True))
+
+
+def area_rows(calls: Sequence[ClassifiedCall], held_back: set[tuple[str, str]] = frozenset()) -> list[tuple]:
+    """call_areas rows of the calls: one per area layer the call lies in, plus ("city", "all")."""
+    rows = []
+    for c in calls:
+        e = c.call
+        if (e.agency, e.incident_id) in held_back:
+            continue
+        tail = (c.policy_version, c.route, e.source, e.time_precision, c.eligible_initial, c.eligible,
+                e.arrived_at, e.cleared_at, e.units)
+        for layer, area in (*((k, v) for k, v in e.areas.items() if v != ""), ("city", "all")):
+            rows.append((e.agency, e.incident_id, e.received_at, layer, area, *tail))
+    return rows
+
+
 async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
     """Store classified calls and their area rows; return how many incidents the batch held."""
     if not calls:
@@ -150,11 +212,31 @@ async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
     latest = latest_per_incident(calls)
     arrays = _call_arrays(latest)
     async with _translated(), conn.transaction():
+        if await _staged(conn, latest, arrays):
+            return len(latest)
         await conn.execute(_DELETE_OTHER_VERSIONS, *arrays)
         await conn.execute(_UPSERT_CALLS, *arrays)
         await conn.execute(_CLEAR_CALL_AREAS, arrays[1], arrays[2])
         await conn.execute(_FILL_CALL_AREAS, arrays[1], arrays[2])
     return len(latest)
+
+
+async def _staged(conn, latest: Sequence[ClassifiedCall], arrays: list[list]) -> bool:
+    """Write through COPY; False (and nothing written) on PGlite, which does not serve COPY
+    (its socket server drops the connection when asked)."""
+    if await conn.fetchval(_IS_PGLITE):
+        return False
+    await conn.execute(_STAGE_CALLS)
+    await conn.copy_records_to_table("stage_calls", records=_staged_rows(arrays),
+                                     columns=[c for c, _ in CALL_COLUMNS])
+    if await conn.fetchval(_STAGE_UNANALYZED):
+        await conn.execute("analyze pg_temp.stage_calls")
+    await conn.execute(_STAGED_DELETE_OTHER_VERSIONS)
+    await conn.execute(_STAGED_UPSERT)
+    held_back = {(r[0], r[1]) for r in await conn.fetch(_STAGED_HELD_BACK)}
+    await conn.execute(_STAGED_CLEAR_CALL_AREAS)
+    await conn.copy_records_to_table("call_areas", records=area_rows(latest, held_back), columns=AREA_COLUMNS)
+    return True
 
 
 ACTIVITY_COLUMNS = (
