@@ -49,10 +49,6 @@ class _AgencyOnly(msgspec.Struct):
 _agency_decoder = msgspec.json.Decoder(_AgencyOnly)
 
 
-def spike_calls_topic(topics) -> str:
-    return f"{topics.prefix}spikes.calls"
-
-
 def envelope(partition: int, raw: bytes) -> bytes:
     """A forwarded call: the partition of calls.classified it came from, a newline, the record.
 
@@ -73,8 +69,8 @@ def attach(app, ctx) -> None:
     topics, metrics, config = ctx.topics, ctx.metrics, ctx.config
     source = app.topic(topics.calls_classified, key_serializer="raw", value_serializer="raw",
                        partitions=topics.partitions)
-    # internal: the app creates it with the source's partition count
-    keyed = app.topic(spike_calls_topic(topics), key_serializer="raw", value_serializer="raw",
+    # the worker creates it with every topic (streams.topics), with the source's partition count
+    keyed = app.topic(topics.spike_calls, key_serializer="raw", value_serializer="raw",
                       partitions=topics.partitions, internal=True)
     alert_gauges = _alert_gauges(metrics.registry)
     state: dict = {"m": SpikeMonitor(load_alert_settings), "owner": {}}

@@ -50,10 +50,15 @@ class Topics:
     def alerts(self) -> str:
         return f"{self.prefix}alerts.diversion"
 
+    @property
+    def spike_calls(self) -> str:
+        """calls.classified re-keyed by agency, so one worker counts all of an agency's calls."""
+        return f"{self.prefix}spikes.calls"
+
     def all(self, cities: list[str] | tuple[str, ...]) -> list[str]:
         return [self.raw(c) for c in cities] + [
             self.cad_events, self.officer_activity, self.calls_classified, self.crime_reports,
-            self.deadletter, self.alerts]
+            self.deadletter, self.alerts, self.spike_calls]
 
 
 async def ensure_topics(bootstrap: str, names: list[str], num_partitions: int) -> list[str]:

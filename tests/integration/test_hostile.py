@@ -24,7 +24,8 @@ from streams.sending import produce_all
 from tests.helpers import read_topic, running_worker, wait_for_rows
 from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
 
-DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion")
+DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion",
+                 "spikes.calls")
 _ids = itertools.count()
 
 
