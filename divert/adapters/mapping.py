@@ -92,9 +92,24 @@ class CityMapping(Struct, forbid_unknown_fields=True, frozen=True):
     history: list[str] = []             # files or globs, relative to shared_data_dir()
     areas: dict[str, Spec] = {}         # layer name -> column
     area_layers: str | None = None      # reference/areas/<name>.yaml: polygon layers for points
+    # area values that are no place (dispatch channels, "outside area", information lines): kept on
+    # the calls, but never a comparison area, a ranking's row or a map's shape (see below)
+    non_geographic: dict[str, list[str]] = {}   # layer name -> values
     source: SourceSpec = msgspec.field(default_factory=SourceSpec)
     outcomes: dict[str, list[Outcome]] = {}  # disposition -> officer-activity outcomes
     private_columns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PRIVATE_COLUMNS))
+
+
+def non_geographic(m: CityMapping, layer: str) -> frozenset[str]:
+    """The values of ``layer`` that name no place, as the calls carry them (stripped).
+
+    >>> m = msgspec.convert({"timezone": "UTC", "fields": {"incident_id": "id", "initial_type": "t"},
+    ...     "times": {"received_at": {"column": "at", "formats": ["iso"]}}, "areas": {"beat": "b"},
+    ...     "non_geographic": {"beat": [" INFO ", "TAC5"]}}, CityMapping)
+    >>> sorted(non_geographic(m, "beat")), non_geographic(m, "district")
+    (['INFO', 'TAC5'], frozenset())
+    """
+    return frozenset(v.strip() for v in m.non_geographic.get(layer, ()))
 
 
 def as_field_spec(spec: Spec) -> FieldSpec:
@@ -192,6 +207,11 @@ def _check(m: CityMapping, origin: str) -> None:
                 re.compile(fs.regex)
             except re.error as exc:
                 fail(f"areas.{layer}.regex", str(exc))
+    for layer, values in m.non_geographic.items():
+        if layer not in m.areas and m.area_layers is None:
+            fail(f"non_geographic.{layer}", f"not an area layer of this city (layers: {', '.join(m.areas) or 'none'})")
+        if any(not v.strip() for v in values):
+            fail(f"non_geographic.{layer}", "values must be non-empty area names")
     for name in Times.__struct_fields__:
         for i, ts in enumerate(as_time_specs(getattr(m.times, name))):
             specs.append((f"times.{name}[{i}]", ts.columns))

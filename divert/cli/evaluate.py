@@ -10,39 +10,51 @@ import click
 from divert.evaluation.outcomes import OUTCOMES
 
 
+def _day(option: str, text: str | None):
+    if not text:
+        return None
+    import pandas as pd
+
+    from divert.exceptions import ConfigError
+
+    try:
+        return pd.Timestamp(text).normalize()
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: expected a date like 2024-06-01") from None
+
+
 @click.command("evaluate")
 @click.option("--program", "program_name", required=True, help="a program recorded with `divert program add`")
 @click.option("--outcome", type=click.Choice(sorted(OUTCOMES)), default="police_calls_eligible", show_default=True,
               help="police_calls_eligible: diversion-eligible calls still handled by police per day; "
                    "calls_by_route: community calls of the program's routes per day; calls; officer_initiated; "
                    "response_p90: 90th percentile response minutes")
-@click.option("--method", type=click.Choice(["its", "did", "wdd"]), default="did", show_default=True,
-              help="its: interrupted time series of the program's areas; did: difference-in-differences "
-                   "against the untreated areas; wdd: weighted displacement difference")
+@click.option("--method", type=click.Choice(["auto", "sc", "did", "its", "wdd"]), default="auto", show_default=True,
+              help="auto: every method, led by the one whose placebo false-positive rate on this city's data is "
+                   "closest to 5%; sc: synthetic control; did: difference-in-differences; its: interrupted time "
+                   "series; wdd: weighted displacement difference. Every interval comes from randomisation over "
+                   "the city's untreated areas and dates")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="write the HTML report here")
 @click.option("--placebo-runs", default=20, show_default=True, help="fake start dates tried before the real one")
 @click.option("--displacement", help="wdd: comma-separated areas next to the program's where calls may move")
+@click.option("--since", help="use only days from this date (YYYY-MM-DD), e.g. after a re-districting")
 @click.option("--end", help="use only days before this date (YYYY-MM-DD), e.g. before a re-districting")
+@click.option("--intended-break", "intended", multiple=True,
+              help="a boundary change (YYYY-MM-DD) that is the program itself: report the effect across it")
 @click.option("--store/--no-store", default=True, show_default=True,
               help="save the result for the program dashboard")
-def command(program_name, outcome, method, output, placebo_runs, displacement, end, store) -> None:
-    """Estimate the program's effect on an outcome with a 95% interval and a placebo check.
+def command(program_name, outcome, method, output, placebo_runs, displacement, since, end, intended, store) -> None:
+    """Estimate the program's effect on an outcome with a 95% interval calibrated on the city's own
+    data, the minimum detectable effect, a placebo check and a boundary-change check.
 
     Rates are per day with data: cities that publish only some days of each month are
     compared on those days, never on monthly totals.
     """
-    if end:
-        import pandas as pd
-
-        from divert.exceptions import ConfigError
-
-        try:
-            pd.Timestamp(end)
-        except ValueError:
-            raise ConfigError(f"--end {end!r}: expected a date like 2024-06-01") from None
+    since_t, end_t = _day("--since", since), _day("--end", end)
+    intended_t = [_day("--intended-break", d) for d in intended]
     result, text = asyncio.run(_evaluate(program_name, outcome, method, placebo_runs,
                                          [a.strip() for a in (displacement or "").split(",") if a.strip()],
-                                         end, store))
+                                         since_t, end_t, intended_t, store))
     from divert.evaluation.report import render
 
     click.echo("\n\n".join(text))
@@ -51,14 +63,21 @@ def command(program_name, outcome, method, output, placebo_runs, displacement, e
         click.echo(f"\nreport: {output}")
 
 
-async def _evaluate(name, outcome, method, placebo_runs, displacement, end, store):
+async def _evaluate(name, outcome, method, placebo_runs, displacement, since, end, intended, store):
     import asyncpg
 
     from divert.adapters import load_adapter
-    from divert.evaluation import evaluate
+    from divert.evaluation.boundary import broken_areas, share_breaks
+    from divert.evaluation.compare import DEFAULT_METHODS, compare
     from divert.evaluation.outcomes import describe, get
     from divert.evaluation.report import EvaluationResult, summary
-    from divert.evaluation.source import load_panel, load_program, store_evaluation
+    from divert.evaluation.source import (
+        load_area_calls,
+        load_other_layers,
+        load_panel,
+        load_program,
+        store_evaluation,
+    )
     from divert.exceptions import DivertError
     from divert.settings import services
 
@@ -69,20 +88,30 @@ async def _evaluate(name, outcome, method, placebo_runs, displacement, end, stor
     try:
         program = await load_program(conn, name)
         timezone = load_adapter(program.agency).mapping.timezone
-        import pandas as pd
-
-        panel = await load_panel(conn, program, outcome, timezone, pd.Timestamp(end) if end else None)
-        estimate, placebo = evaluate(panel, method, placebo_runs=placebo_runs, displacement=displacement)
+        panel = await load_panel(conn, program, outcome, timezone, end, since)
+        calls = await load_area_calls(conn, program, timezone, panel.days)
+        first, last = panel.days.min(), panel.days.max()
+        # an untreated area whose share of the calls steps is no fair comparison either
+        broken = {a: b for a, b in broken_areas(calls, first, last).items() if a not in panel.treated}
+        panel = panel.without(broken, "its share of the calls steps inside these days: a boundary change")
+        if method in ("auto", "sc"):  # synthetic control may also weigh the other layers' areas
+            panel = panel.with_other_layers(*await load_other_layers(conn, program, outcome, timezone, panel.days))
+        comparison = compare(panel, methods=DEFAULT_METHODS if method == "auto" else (method,),
+                             placebo_runs=placebo_runs, displacement=displacement,
+                             breaks=share_breaks(calls, panel.treated), intended=intended)
         spec = get(outcome)
-        notes = [f"{len(panel.days)} days with data between {panel.days.min():%Y-%m-%d} and "
-                 f"{panel.days.max():%Y-%m-%d} (local days, {timezone}); days holding under a quarter of a "
-                 "median day's calls are treated as partial and left out.",
+        notes = [f"{len(panel.days)} days with data between {first:%Y-%m-%d} and {last:%Y-%m-%d} (local days, "
+                 f"{timezone}); days holding under a quarter of a median day's calls are treated as partial and "
+                 "left out.",
                  f"Untreated areas compared: {', '.join(panel.control_areas) or 'none'}.", *panel.notes]
-        result = EvaluationResult(program, outcome, describe(outcome, program.routes), spec.unit, estimate,
-                                  placebo, panel.policy_versions, tuple(notes))
+        result = EvaluationResult(program, outcome, describe(outcome, program.routes), spec.unit,
+                                  comparison.estimate, comparison.placebo, panel.policy_versions, tuple(notes),
+                                  comparison=comparison)
         text = summary(result)
-        if store:
+        if store and not comparison.withheld:
             await store_evaluation(conn, result, " ".join(text), timezone)
+        elif store:
+            text.append("Not stored for the program dashboard: the effect is withheld.")
         return result, text
     finally:
         await conn.close()

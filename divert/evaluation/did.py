@@ -45,7 +45,9 @@ def difference_in_differences(panel: DailyPanel, *, alpha: float = 0.05) -> Esti
     delta = float((d_t * y_t).sum() / (d_t * d_t).sum())
     resid = y_t - delta * d_t
     # cluster-robust (by month) sandwich for the one regressor after the within transform
-    months = days.to_period("M")
+    from divert.evaluation.its import cluster_periods
+
+    months = cluster_periods(days)
     scores = pd.Series((d_t * resid).sum(axis=1), index=months).groupby(level=0).sum().to_numpy()
     g = len(scores)
     n_obs, k = y.size, 1 + (len(days) - 1) + (y.shape[1] - 1)
@@ -70,4 +72,4 @@ def difference_in_differences(panel: DailyPanel, *, alpha: float = 0.05) -> Esti
         p_value=p, baseline=baseline, pre_days=int((~post).sum()), post_days=int(post.sum()),
         observed=treated, counterfactual=counterfactual, control=control,
         details={"effect per treated area per day (δ)": delta, "treated areas": n_t,
-                 "untreated areas": int((~treated_cols).sum()), "clusters (months)": g})
+                 "untreated areas": int((~treated_cols).sum()), "clusters (months; weeks when under 6)": g})

@@ -10,6 +10,7 @@ METHOD_NAMES = {
     "its": "interrupted time series",
     "did": "difference-in-differences",
     "wdd": "weighted displacement difference",
+    "sc": "synthetic control",
 }
 
 
@@ -34,6 +35,8 @@ class Estimate:
     counterfactual: pd.Series = field(repr=False)    # the same days, without the program
     control: pd.Series | None = field(default=None, repr=False)  # untreated comparison, scaled
     details: dict = field(default_factory=dict, repr=False)
+    # the placebo programs whose spread gave the interval (calibrate.NullDistribution), if any
+    null: object | None = field(default=None, repr=False)
 
     @property
     def relative(self) -> float:

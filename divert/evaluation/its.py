@@ -43,6 +43,19 @@ def design(days: pd.DatetimeIndex, start: pd.Timestamp, *, annual: bool) -> pd.D
     return x.loc[:, x.std(ddof=0).gt(0) | (x.columns == "const")]
 
 
+def cluster_periods(days: pd.DatetimeIndex) -> np.ndarray:
+    """Months as clusters; weeks when the data span fewer than 6 months (Milwaukee: 3 weeks),
+    since one cluster leaves no variance to estimate (the sandwich is then zero or undefined).
+
+    >>> len(set(cluster_periods(pd.date_range("2018-05-01", periods=21))))
+    4
+    """
+    months = days.to_period("M").astype(str)
+    if len(set(months)) >= 6:
+        return np.asarray(months)
+    return np.asarray(days.to_period("W").astype(str))
+
+
 def hac_lags(n: int) -> int:
     """Newey–West's rule of thumb, at least a week of observed days."""
     return max(7, int(4 * (n / 100) ** (2 / 9)))
@@ -54,7 +67,7 @@ def interrupted_time_series(panel: DailyPanel, *, alpha: float = 0.05) -> Estima
     days = pd.DatetimeIndex(y.index)
     pre_span = (panel.start - days.min()).days
     x = design(days, panel.start, annual=pre_span >= 365)
-    months = pd.factorize(days.to_period("M").astype(str))[0]
+    months = pd.factorize(cluster_periods(days))[0]
     fit = sm.OLS(y.to_numpy(), x.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": months}, use_t=True)
     names = list(x.columns)
     post_mask = x["post"].to_numpy() == 1
@@ -76,5 +89,5 @@ def interrupted_time_series(panel: DailyPanel, *, alpha: float = 0.05) -> Estima
         observed=y, counterfactual=counterfactual,
         details={"level change at start": float(fit.params[names.index("post")]),
                  "trend change per year": float(fit.params[names.index("post_t")]),
-                 "clusters (months)": len(set(months)),
+                 "clusters (months; weeks when under 6)": len(set(months)),
                  "annual cycle modelled": "sin_year" in names, "R²": float(fit.rsquared)})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -65,22 +66,35 @@ class DailyPanel:
     # areas left out of the comparison: they have no calls on a long run of observed days at the
     # start or the end of the series (an area created or dissolved by a re-districting)
     excluded: frozenset[str] = frozenset()
+    # synthetic control's further donors: areas of the city's other layers (days × "layer:area",
+    # the same outcome), each with the areas of this layer its calls lie in (see with_other_layers)
+    other_donors: pd.DataFrame | None = None
+    other_overlap: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, frame: pd.DataFrame, *, treated: Iterable[str], start, outcome: str,
               kind: Kind = "count", days: Iterable | None = None, areas: Iterable[str] | None = None,
-              treated_series: pd.Series | None = None, policy_versions: Iterable[str] = ()) -> DailyPanel:
-        """Complete ``frame`` (day, area, value) over ``days`` × ``areas`` (default: those present)."""
+              treated_series: pd.Series | None = None, policy_versions: Iterable[str] = (),
+              non_geographic: Iterable[str] = ()) -> DailyPanel:
+        """Complete ``frame`` (day, area, value) over ``days`` × ``areas`` (default: those present).
+
+        Areas in ``non_geographic`` (the city mapping's dispatch channels, outside-area and
+        information lines) are no places: they are dropped, never compared with."""
+        no_place = sorted(set(non_geographic) & set(frame["area"]))
+        treated = frozenset(treated)
+        if treated & set(no_place):
+            raise EvaluationError(f"the program's areas {sorted(treated & set(no_place))} are not places "
+                                  "(the city mapping lists them under non_geographic)")
+        frame = frame[~frame["area"].isin(no_place)]
         frame = frame.assign(day=pd.to_datetime(frame["day"]).dt.tz_localize(None).dt.normalize())
         day_index = pd.DatetimeIndex(sorted(set(pd.to_datetime(list(days)).normalize()))) if days is not None \
             else pd.DatetimeIndex(sorted(frame["day"].unique()))
-        all_areas = sorted(set(areas) if areas is not None else set(frame["area"]))
+        all_areas = sorted((set(areas) if areas is not None else set(frame["area"])) - set(no_place))
         grid = pd.MultiIndex.from_product([day_index, all_areas], names=["day", "area"])
         values = frame.groupby(["day", "area"])["value"].sum(min_count=1).reindex(grid)
         if kind == "count":
             values = values.fillna(0.0)
         data = values.rename("value").reset_index()
-        treated = frozenset(treated)
         missing = treated - set(all_areas)
         if missing:
             raise EvaluationError(f"the program's areas {sorted(missing)} have no calls in this layer "
@@ -90,12 +104,15 @@ class DailyPanel:
             treated_series.index = pd.to_datetime(treated_series.index).tz_localize(None).normalize()
             treated_series = treated_series.reindex(day_index)
         excluded, notes = _unstable_areas(data, treated)
+        if no_place:
+            notes = (f"Not places, never compared with: {', '.join(no_place)} (the city mapping's "
+                     "non_geographic values).", *notes)
         return cls(data=data, treated=treated, start=pd.Timestamp(start).tz_localize(None).normalize(),
                    outcome=outcome, kind=kind, treated_override=treated_series,
                    policy_versions=tuple(sorted(set(policy_versions))), notes=notes, excluded=excluded)
 
     # -- views -----------------------------------------------------------------------------------
-    @property
+    @cached_property
     def days(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(sorted(self.data["day"].unique()))
 
@@ -124,7 +141,11 @@ class DailyPanel:
         return int((self.days >= self.start).sum())
 
     def wide(self) -> pd.DataFrame:
-        """Days × areas."""
+        """Days × areas (built once per panel: do not modify it in place)."""
+        return self._wide
+
+    @cached_property
+    def _wide(self) -> pd.DataFrame:
         return self.data.pivot(index="day", columns="area", values="value").sort_index()
 
     def treated_total(self) -> pd.Series:
@@ -146,10 +167,42 @@ class DailyPanel:
         """Only the days before ``end`` (the placebo's world: the program never happened)."""
         keep = self.data["day"] < end
         override = None if self.treated_override is None else self.treated_override[self.treated_override.index < end]
-        return replace(self, data=self.data[keep].reset_index(drop=True), treated_override=override)
+        other = None if self.other_donors is None else self.other_donors[self.other_donors.index < end]
+        return replace(self, data=self.data[keep].reset_index(drop=True), treated_override=override,
+                       other_donors=other)
+
+    def with_other_layers(self, values: pd.DataFrame, overlap: dict[str, Iterable[str]]) -> DailyPanel:
+        """Add the areas of other layers as synthetic-control donors: ``values`` day, area
+        ("layer:area"), value; ``overlap`` maps each to the areas of this layer it lies in. One that
+        lies in a program area is never a donor (it holds the program's own calls).
+
+        >>> p = DailyPanel.build(pd.DataFrame({"day": ["2024-01-01"] * 2, "area": ["A", "B"], "value": [1.0, 2.0]}),
+        ...                      treated=["A"], start="2024-01-01", outcome="calls")
+        >>> v = pd.DataFrame({"day": ["2024-01-01"] * 2, "area": ["zip:1", "zip:2"], "value": [3.0, 4.0]})
+        >>> list(p.with_other_layers(v, {"zip:1": {"A"}, "zip:2": {"B"}}).other_donors.columns)
+        ['zip:2']
+        """
+        frame = values.assign(day=pd.to_datetime(values["day"]).dt.tz_localize(None).dt.normalize())
+        wide = frame.pivot_table(index="day", columns="area", values="value", aggfunc="sum").reindex(self.days)
+        wide = wide.fillna(0.0) if self.kind == "count" else wide
+        overlap = {k: frozenset(v) for k, v in overlap.items()}
+        keep = [c for c in wide.columns if not overlap.get(c, frozenset()) & self.treated and c in overlap]
+        return replace(self, other_donors=wide[keep], other_overlap={c: overlap[c] for c in keep})
+
+    def without(self, areas: Iterable[str], why: str) -> DailyPanel:
+        """The panel with ``areas`` (untreated ones) left out of the comparison, saying why."""
+        drop = sorted(set(areas) - self.treated - self.excluded)
+        if not drop:
+            return self
+        return replace(self, excluded=self.excluded | frozenset(drop),
+                       notes=(*self.notes, f"Left out of the comparison: {', '.join(drop)} ({why})."))
 
     def with_start(self, start: pd.Timestamp) -> DailyPanel:
-        return replace(self, start=pd.Timestamp(start))
+        out = replace(self, start=pd.Timestamp(start))
+        for cached in ("days", "_wide"):  # the same data: keep what was built from it
+            if cached in self.__dict__:
+                out.__dict__[cached] = self.__dict__[cached]
+        return out
 
     def require(self, *, min_pre: int = 10, min_post: int = 5, control: bool = False) -> None:
         if self.pre_days < min_pre or self.post_days < min_post:

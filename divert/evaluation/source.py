@@ -33,8 +33,9 @@ async def load_program(conn, name: str) -> ProgramInfo:
 
 
 async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: str,
-                     end: pd.Timestamp | None = None) -> DailyPanel:
-    """The outcome per area of the program's layer per observed local day (before ``end``)."""
+                     end: pd.Timestamp | None = None, since: pd.Timestamp | None = None) -> DailyPanel:
+    """The outcome per area of the program's layer per observed local day (from ``since``,
+    before ``end``); the city mapping's non-geographic areas are no places and left out."""
     outcome = outcomes.get(outcome_name)
     city_days = await conn.fetch(
         "select (received_at at time zone $2)::date as day, count(*) as calls from call_areas "
@@ -44,6 +45,8 @@ async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: st
     days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in city_days}))
     if end is not None:
         days = days[days < pd.Timestamp(end)]
+    if since is not None:
+        days = days[days >= pd.Timestamp(since)]
     # the outcome's aggregate may use the program's routes ($routes): always bind them, as $4
     value_sql = outcome.sql_value.replace("$routes", "$4")
     rows = await conn.fetch(
@@ -71,7 +74,27 @@ async def load_panel(conn, program: ProgramInfo, outcome_name: str, timezone: st
                                   "times cannot be measured; choose a count outcome")
     return DailyPanel.build(frame, treated=program.areas, start=program.start, outcome=outcome_name,
                             kind=outcome.kind, days=days, treated_series=treated_series,
-                            policy_versions=versions)
+                            policy_versions=versions, non_geographic=_no_place(program))
+
+
+def _no_place(program: ProgramInfo) -> frozenset[str]:
+    from divert.adapters import load_adapter
+    from divert.adapters.mapping import non_geographic
+
+    return non_geographic(load_adapter(program.agency).mapping, program.layer)
+
+
+async def load_area_calls(conn, program: ProgramInfo, timezone: str, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """Community calls per area of the program's layer per observed day (day, area, value), the
+    places only: what the boundary-change test reads (:mod:`divert.evaluation.boundary`)."""
+    rows = await conn.fetch(
+        f"select (received_at at time zone $3)::date as day, area, count(*) filter (where {outcomes.COMMUNITY}) "
+        "as value from call_areas where agency = $1 and layer = $2 group by 1, 2",
+        program.agency, program.layer, timezone)
+    frame = pd.DataFrame([(pd.Timestamp(r["day"]), r["area"], float(r["value"])) for r in rows],
+                         columns=["day", "area", "value"])
+    no_place = _no_place(program)
+    return frame[frame["day"].isin(days) & ~frame["area"].isin(no_place)].reset_index(drop=True)
 
 
 async def store_evaluation(conn, result: EvaluationResult, summary: str, timezone: str) -> int:
@@ -86,7 +109,7 @@ async def store_evaluation(conn, result: EvaluationResult, summary: str, timezon
             _finite(e.p_value), _finite(e.relative), e.baseline, len(result.placebo.runs),
             _finite(result.placebo.false_positive_rate), e.pre_days, e.post_days,
             ", ".join(result.policy_versions) or "unknown", summary)
-        days = e.observed.index.union(e.counterfactual.index)
+        days = e.observed.dropna().index.union(e.counterfactual.dropna().index)
         await conn.executemany(
             "insert into program_evaluation_days (evaluation_id, day, observed, counterfactual) "
             "values ($1, $2, $3, $4)",
@@ -100,3 +123,44 @@ def _finite(x):
         return None
     x = float(x)
     return x if x == x and abs(x) != float("inf") else None
+
+
+async def load_other_layers(conn, program: ProgramInfo, outcome_name: str, timezone: str,
+                            days: pd.DatetimeIndex, min_share: float = 0.02) -> tuple[pd.DataFrame, dict]:
+    """The outcome per area of the city's other layers per observed day (area "layer:area"), and
+    for each such area the areas of the program's layer holding at least ``min_share`` of its calls:
+    synthetic control's further donors (:meth:`DailyPanel.with_other_layers`). Places only."""
+    from divert.adapters import load_adapter
+    from divert.adapters.mapping import non_geographic
+
+    outcome = outcomes.get(outcome_name)
+    if outcome.kind != "count":
+        return pd.DataFrame(columns=["day", "area", "value"]), {}
+    value_sql = outcome.sql_value.replace("$routes", "$4")
+    rows = await conn.fetch(
+        f"select (received_at at time zone $3)::date as day, layer, area, {value_sql} as value from call_areas "
+        "where agency = $1 and layer <> $2 and layer <> 'city' and $4::text[] is not null group by 1, 2, 3",
+        program.agency, program.layer, timezone, list(program.routes))
+    lies = await conn.fetch(
+        "select o.layer, o.area, p.area as program_area, count(*) as n from call_areas o "
+        "join call_areas p on p.agency = o.agency and p.incident_id = o.incident_id "
+        "and p.received_at = o.received_at and p.layer = $2 "
+        "where o.agency = $1 and o.layer <> $2 and o.layer <> 'city' group by 1, 2, 3",
+        program.agency, program.layer)
+    mapping = load_adapter(program.agency).mapping
+    no_place = {layer: non_geographic(mapping, layer) for layer in mapping.areas}
+    frame = pd.DataFrame([(pd.Timestamp(r["day"]), f"{r['layer']}:{r['area']}", float(r["value"] or 0))
+                          for r in rows if r["area"] not in no_place.get(r["layer"], ())],
+                         columns=["day", "area", "value"])
+    frame = frame[frame["day"].isin(days)]
+    totals: dict[str, int] = {}
+    for r in lies:
+        key = f"{r['layer']}:{r['area']}"
+        totals[key] = totals.get(key, 0) + r["n"]
+    overlap: dict[str, set[str]] = {}
+    for r in lies:
+        key = f"{r['layer']}:{r['area']}"
+        overlap.setdefault(key, set())
+        if r["n"] >= min_share * totals[key]:
+            overlap[key].add(r["program_area"])
+    return frame, overlap

@@ -1,13 +1,17 @@
 """The evaluation report renders in headless Chromium, offline, with its charts visible.
 
 Real data: every 25th San Antonio call (the dashboards test's seed), a program on the NORTH
-substation from 2024-09-01, evaluated by `divert evaluate` as a user would run it.
+substation from 2024-09-01, evaluated by `divert evaluate` as a user would run it (every method,
+intervals calibrated on the city's own areas and dates, led by the method whose placebo
+false-positive rate is closest to 5%); and one on CENTRAL, whose share of the calls falls when
+DOWNTOWN appears in mid-2024: a boundary change, so no headline effect.
 Needs the Debian package ``chromium``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 
@@ -35,17 +39,27 @@ def evaluated_report(db_dsn, shared_data, service_env, tmp_path):
     assert added.returncode == 0, added.stderr
     report = tmp_path / "report.html"
     result = run_divert(env, "evaluate", "--program", "north-crisis-team", "--outcome", "police_calls_eligible",
-                        "--method", "did", "--placebo-runs", "6", "--output", str(report), timeout=300)
+                        "--placebo-runs", "6", "--output", str(report), timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return report, result.stdout, db_dsn
+    return report, result.stdout, db_dsn, env
 
 
 def test_report_renders_with_charts_in_headless_chromium(evaluated_report, tmp_path):
-    report, stdout, dsn = evaluated_report
+    report, stdout, dsn, _ = evaluated_report
     html = report.read_text()
     assert "policy version default-" in html and "<svg" in html and not fetches_anything(html)
-    assert "In plain words" in html and "95% confidence interval" in html
+    assert "In plain words" in html and "95% interval" in html
     assert "days with data" in stdout
+    # display names in the headline; the lead method, its placebo rate and the MDE come first
+    assert "North crisis team, San Antonio: what changed?" in html
+    paragraphs = stdout.split("\n\n")
+    assert paragraphs[0].startswith("Lead method: ") and "false-positive rate" in paragraphs[0]
+    assert "Minimum detectable effect" in stdout and "randomisation over" in stdout
+    assert "Methods compared" in html and "synthetic control" in html
+    # comparison areas are places: the mapping's non-geographic values never enter it
+    compared = re.search(r"<li>Untreated areas compared&#58; ([^<]*)</li>", html).group(1)
+    assert "NORTH" not in compared and {"EAST", "WEST"} <= set(compared.rstrip(".").split(", ")), compared
+    assert not any(p in compared for p in ("INFO", "TRAFFIC", "TAC5", "SAPD OUTSIDE AREA")), compared
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "apt-get install chromium"
     shot = tmp_path / "report.png"
@@ -72,5 +86,31 @@ def test_report_renders_with_charts_in_headless_chromium(evaluated_report, tmp_p
             await conn.close()
 
     row = asyncio.run(stored())
-    assert row["method"] == "did" and row["ci_low"] <= row["effect"] <= row["ci_high"]
+    assert row["method"] in ("sc", "did", "its", "wdd") and row["ci_low"] <= row["effect"] <= row["ci_high"]
     assert row["days"] == row["pre_days"] + row["post_days"] and row["policy_version"].startswith("default-")
+    assert "Minimum detectable effect" in row["summary"]
+
+
+def test_a_boundary_change_withholds_the_headline(evaluated_report, tmp_path):
+    """CENTRAL loses calls to the new DOWNTOWN substation in mid-2024: said first, no effect reported."""
+    _, _, dsn, env = evaluated_report
+    added = run_divert(env, "program", "add", "--name", "central-navigators", "--city", "san_antonio",
+                       "--layer", "substation", "--areas", "CENTRAL", "--routes", "navigator",
+                       "--start", "2024-09-01")
+    assert added.returncode == 0, added.stderr
+    report = tmp_path / "central.html"
+    result = run_divert(env, "evaluate", "--program", "central-navigators", "--method", "sc",
+                        "--placebo-runs", "3", "--output", str(report), timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Boundary change: from 2024-0"), result.stdout[:400]
+    assert "Downtown appeared" in result.stdout and "No effect is reported" in result.stdout
+    assert "withheld" in report.read_text() and "Not stored" in result.stdout
+
+    async def count():
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await conn.fetchval("select count(*) from program_evaluations where program = 'central-navigators'")
+        finally:
+            await conn.close()
+
+    assert asyncio.run(count()) == 0
