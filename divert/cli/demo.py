@@ -191,7 +191,7 @@ def _evaluation_report(env: dict, city: str, logs: Path) -> Path | None:
         click.echo(f"could not record the demonstration program: {add.stderr.strip()}", err=True)
         return None
     result = subprocess.run([*divert, "evaluate", "--program", f"demo-{city}", "--outcome",
-                             "police_calls_eligible", "--method", "did", "--output", str(report)],
+                             "police_calls_eligible", "--output", str(report)],
                             env=env, capture_output=True, text=True)
     if result.returncode:
         click.echo(f"the evaluation report failed: {result.stderr.strip()}", err=True)
