@@ -290,3 +290,36 @@ def test_check_command_explains_every_query_against_the_database(seeded_db, serv
     assert result.returncode == 0, result.stdout + result.stderr
     assert "EXPLAINed against the database" in result.stdout
 
+
+
+def test_the_program_comparison_leaves_out_areas_that_name_no_place(seeded_db):
+    """The "untreated areas" line averages real places only: an area the program records as not
+    compared (the mapping's non_geographic) leaves the average as it leaves `divert evaluate`."""
+    uid, q = next((u, q) for u, q in SQL_QUERIES if "program areas vs the rest" in q.where)
+    dsn = seeded_db["dsn"]
+
+    async def untreated_with(not_compared: list[str]) -> dict:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("update programs set not_compared = $1 where name = 'north-crisis-team'",
+                               not_compared)
+        finally:
+            await conn.close()
+        _, rows, _ = await _run(dsn, uid, q, _range(seeded_db), {"city": "san_antonio"})
+        return {(r["time"], r["metric"]): r["eligible_calls"] for r in rows if "untreated" in r["metric"]}
+
+    async def check() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            busiest = await conn.fetchval(
+                "select area from call_areas where layer = 'substation' and area <> 'NORTH' and eligible "
+                "group by 1 order by count(*) desc limit 1")
+        finally:
+            await conn.close()
+        every_area = await untreated_with([])
+        without_busiest = await untreated_with([busiest])
+        await untreated_with([])
+        assert every_area and every_area.keys() == without_busiest.keys()
+        assert sum(without_busiest.values()) < sum(every_area.values())
+
+    asyncio.run(check())
