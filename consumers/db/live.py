@@ -42,7 +42,7 @@ with per_area as (
     select area,
            sum(calls) filter (where source = 'officer_initiated') as enforcement,
            sum(calls) filter (where source <> 'officer_initiated') as demand
-    from call_metrics_1d where agency = $1 and layer = $2 group by area
+    from call_metrics_1d where agency = $1 and layer = $2 and not (area = any($4::text[])) group by area
 ), totals as (select sum(enforcement) as e, sum(demand) as d from per_area)
 select area, coalesce(enforcement, 0)::bigint as enforcement, coalesce(demand, 0)::bigint as demand,
        (coalesce(enforcement, 0) / nullif(e, 0)) / nullif(demand / nullif(d, 0), 0) as lq
@@ -57,7 +57,10 @@ from alerts where agency = $1 order by alert_id, window_start desc, state desc  
 """
 
 
-async def snapshot(database_url: str, agency: str, layer: str, top: int = 5) -> Snapshot:
+async def snapshot(database_url: str, agency: str, layer: str, top: int = 5,
+                   not_places: frozenset[str] = frozenset()) -> Snapshot:
+    """What the live view shows; ``not_places``: the layer's values that name no place, left out
+    of the divergence ranking and its totals."""
     try:
         conn = await asyncpg.connect(database_url, timeout=5)
     except Exception as exc:
@@ -73,7 +76,7 @@ async def snapshot(database_url: str, agency: str, layer: str, top: int = 5) -> 
             dead_letters=await conn.fetchval("select count(*) from dead_letters where agency = $1", agency),
             by_route=[(r["route"], r["n"]) for r in await conn.fetch(_BY_ROUTE, agency)],
             divergent_areas=[(r["area"], r["enforcement"], r["demand"], r["lq"])
-                             for r in await conn.fetch(_DIVERGENCE, agency, layer, top)],
+                             for r in await conn.fetch(_DIVERGENCE, agency, layer, top, sorted(not_places))],
         )
         snap.open_alerts = [(r["area"], r["route"], r["alert_id"], r["observed"], r["expected"])
                             for r in await conn.fetch(_OPEN_ALERTS, agency) if r["state"] == "firing"]

@@ -52,7 +52,19 @@ def load_adapter(city: str) -> CityAdapter:
     return CityAdapter(city, load_mapping(path), origin=str(path))
 
 
+def not_places(city: str, layer: str) -> frozenset[str]:
+    """Values of ``layer`` in ``city`` that name no place (the mapping's ``non_geographic``:
+    dispatch channels, "outside area"): never compared, ranked or mapped. Empty for a city with
+    no CAD mapping."""
+    from divert.adapters.mapping import non_geographic
+
+    if city not in available_cities():
+        return frozenset()
+    return non_geographic(load_adapter(city).mapping, layer)
+
+
 __all__ = [
+    "not_places",
     "CityAdapter", "CityMapping", "Normalized", "DEFAULT_PRIVATE_COLUMNS", "available_cities",
     "load_adapter", "to_block_address", "is_private",
 ]

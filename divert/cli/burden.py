@@ -119,6 +119,10 @@ async def fetch_divergence(dsn: str, agency: str, layer: str, start: datetime | 
     frame = pd.DataFrame([dict(r) for r in rows], columns=[
         "window_start", "window_end", "area", "enforcement", "crime", "crime_variance",
         "enforcement_share", "crime_share", "lq", "dissimilarity"])
+    from divert.adapters import not_places
+
+    # the core recomputes shares from the counts, so areas that name no place leave the totals too
+    frame = frame[~frame["area"].isin(not_places(agency, layer))]
     return frame, start, end, unplaced, subjects
 
 

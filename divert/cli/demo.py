@@ -107,12 +107,14 @@ def _watch(database_url: str, agency: str, layer: str, replay, worker, logs: Pat
 
     from consumers.db.live import snapshot
     from consumers.exceptions import SinkUnavailable
+    from divert.adapters import not_places
 
+    skip = not_places(agency, layer)
     last, stable_since = -1, None
     with Live(refresh_per_second=2) as live:
         while True:
             try:
-                snap = asyncio.run(snapshot(database_url, agency, layer))
+                snap = asyncio.run(snapshot(database_url, agency, layer, not_places=skip))
             except SinkUnavailable:
                 snap = None
             except Exception as exc:  # noqa: BLE001 - tables not migrated yet by the worker

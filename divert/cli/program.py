@@ -76,6 +76,8 @@ def add(name, start, areas, layer, routes, city, description) -> None:
     async def insert(conn):
         import asyncpg
 
+        from divert.adapters import not_places
+
         if city:
             known = await conn.fetch("select distinct area from call_areas where agency = $1 and layer = $2",
                                      city, layer)
@@ -87,23 +89,13 @@ def add(name, start, areas, layer, routes, city, description) -> None:
             await conn.execute(
                 "insert into programs (name, agency, description, start, areas, routes, area_layer, not_compared) "
                 "values ($1, $2, $3, $4, $5, $6, $7, $8)", name, city, description, start_at, area_list,
-                route_list, layer, sorted(_not_compared(city, layer)))
+                route_list, layer, sorted(not_places(city, layer)) if city else [])
         except asyncpg.UniqueViolationError:
             raise ConfigError(f"a program named {name!r} exists: remove it first or pick another name") from None
 
     asyncio.run(_run(insert))
     click.echo(f"program {name!r}: {layer} {', '.join(area_list)}, routes {', '.join(route_list)}, "
                f"from {start_at.isoformat()}")
-
-
-def _not_compared(city: str | None, layer: str) -> frozenset[str]:
-    """The layer's values that name no place (the city mapping's ``non_geographic``): never a comparison."""
-    from divert.adapters import available_cities, load_adapter
-    from divert.adapters.mapping import non_geographic
-
-    if not city or city not in available_cities():
-        return frozenset()
-    return non_geographic(load_adapter(city).mapping, layer)
 
 
 @command.command("list")

@@ -80,6 +80,10 @@ async def fetch_burden(conn, city: str, layer: str, start, end) -> tuple[list[Bu
     rows = await conn.fetch("select * from area_divergence($1, $2, $3, $4, p_restrict => 'both')", city, layer,
                             start, end + pd.Timedelta(microseconds=1))
     frame = pd.DataFrame([dict(r) for r in rows])
+    if not frame.empty:  # areas that name no place are neither ranked nor mapped (nor in the totals)
+        from divert.adapters import not_places
+
+        frame = frame[~frame["area"].isin(not_places(city, layer))]
     if frame.empty or frame["crime"].fillna(0).sum() == 0:
         return [], None, (f"No reported crime stored for {city} by {layer} in this window: the burden map "
                           "needs crime reports (`divert crime replay`).")

@@ -156,3 +156,28 @@ async def test_a_dead_letter_the_database_refuses_is_stored_reduced(db_dsn):
         assert rows["surrogate"]["detail"].startswith("stored reduced")
     finally:
         await database.close()
+
+
+async def test_the_live_view_leaves_out_areas_that_name_no_place(db_dsn):
+    """The live view's divergence ranking: an area the mapping marks non_geographic is neither
+    ranked nor counted in the totals the shares come from."""
+    from consumers.db.live import snapshot
+    from divert.adapters import not_places
+
+    assert "SAPD OUTSIDE AREA" in not_places("san_antonio", "substation")
+    await migrate(db_dsn)
+    conn = await asyncpg.connect(db_dsn)
+    calls = []
+    for i, area in enumerate(["NORTH"] * 40 + ["SAPD OUTSIDE AREA"] * 40 + ["WEST"] * 40):
+        source = "officer_initiated" if i % 4 == 0 else "911"
+        calls.append(classified_call(f"c{i}", T + timedelta(minutes=i), agency="san_antonio", source=source,
+                                     route="officer_initiated" if source == "officer_initiated" else "police",
+                                     areas={"substation": area}))
+    try:
+        await write_calls(conn, calls)
+    finally:
+        await conn.close()
+    every = await snapshot(db_dsn, "san_antonio", "substation")
+    places = await snapshot(db_dsn, "san_antonio", "substation", not_places=not_places("san_antonio", "substation"))
+    assert "SAPD OUTSIDE AREA" in {a for a, *_ in every.divergent_areas}
+    assert {a for a, *_ in places.divergent_areas} == {"NORTH", "WEST"}
