@@ -67,17 +67,8 @@ async def _evaluate(name, outcome, method, placebo_runs, displacement, since, en
     import asyncpg
 
     from divert.adapters import load_adapter
-    from divert.evaluation.boundary import broken_areas, share_breaks
-    from divert.evaluation.compare import DEFAULT_METHODS, compare
-    from divert.evaluation.outcomes import describe, get
-    from divert.evaluation.report import EvaluationResult, summary
-    from divert.evaluation.source import (
-        load_area_calls,
-        load_other_layers,
-        load_panel,
-        load_program,
-        store_evaluation,
-    )
+    from divert.evaluation.report import summary
+    from divert.evaluation.source import evaluate_program, load_program, store_evaluation
     from divert.exceptions import DivertError
     from divert.settings import services
 
@@ -86,29 +77,11 @@ async def _evaluate(name, outcome, method, placebo_runs, displacement, since, en
     except (OSError, asyncpg.PostgresError) as exc:
         raise DivertError(f"cannot connect to the database: {exc}") from exc
     try:
-        program = await load_program(conn, name)
-        timezone = load_adapter(program.agency).mapping.timezone
-        panel = await load_panel(conn, program, outcome, timezone, end, since)
-        calls = await load_area_calls(conn, program, timezone, panel.days)
-        first, last = panel.days.min(), panel.days.max()
-        # an untreated area whose share of the calls steps is no fair comparison either
-        broken = {a: b for a, b in broken_areas(calls, first, last).items() if a not in panel.treated}
-        panel = panel.without(broken, "its share of the calls steps inside these days: a boundary change")
-        if method in ("auto", "sc"):  # synthetic control may also weigh the other layers' areas
-            panel = panel.with_other_layers(*await load_other_layers(conn, program, outcome, timezone, panel.days))
-        comparison = compare(panel, methods=DEFAULT_METHODS if method == "auto" else (method,),
-                             placebo_runs=placebo_runs, displacement=displacement,
-                             breaks=share_breaks(calls, panel.treated), intended=intended)
-        spec = get(outcome)
-        notes = [f"{len(panel.days)} days with data between {first:%Y-%m-%d} and {last:%Y-%m-%d} (local days, "
-                 f"{timezone}); days holding under a quarter of a median day's calls are treated as partial and "
-                 "left out.",
-                 f"Untreated areas compared: {', '.join(panel.control_areas) or 'none'}.", *panel.notes]
-        result = EvaluationResult(program, outcome, describe(outcome, program.routes), spec.unit,
-                                  comparison.estimate, comparison.placebo, panel.policy_versions, tuple(notes),
-                                  comparison=comparison)
+        timezone = load_adapter((await load_program(conn, name)).agency).mapping.timezone
+        result = await evaluate_program(conn, name, outcome, timezone, method=method, placebo_runs=placebo_runs,
+                                        displacement=displacement, since=since, end=end, intended=intended)
         text = summary(result)
-        if store and not comparison.withheld:
+        if store and not result.comparison.withheld:
             await store_evaluation(conn, result, " ".join(text), timezone)
         elif store:
             text.append("Not stored for the program dashboard: the effect is withheld.")

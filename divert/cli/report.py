@@ -19,8 +19,8 @@ from divert.exceptions import ConfigError
 @click.option("--to", "end", help="end, exclusive [default: the last stored call]")
 @click.option("--layer", help="area layer of the burden map [default: beat, else district, if the city has it]")
 @click.option("--teams", default=2, show_default=True, help="proposed team size: teams on duty at every hour")
-@click.option("--method", type=click.Choice(["its", "did", "wdd"]), default="did", show_default=True,
-              help="evaluation method with --program")
+@click.option("--method", type=click.Choice(["auto", "sc", "did", "its", "wdd"]), default="auto", show_default=True,
+              help="evaluation method with --program (auto: every method, led by the best calibrated)")
 def command(city, program_name, output, start, end, layer, teams, method) -> None:
     """Demand by route and source, eligible shares at both stages, police hours and cost, the
     burden map (with survey layers where a survey exists), what a team of the proposed size would

@@ -164,3 +164,35 @@ async def load_other_layers(conn, program: ProgramInfo, outcome_name: str, timez
         if r["n"] >= min_share * totals[key]:
             overlap[key].add(r["program_area"])
     return frame, overlap
+
+
+async def evaluate_program(conn, name: str, outcome: str, timezone: str, *, method: str = "auto",
+                           placebo_runs: int = 20, displacement=(), since=None, end=None, intended=()):
+    """The evaluation of a stored program, as `divert evaluate`, the council report and (through
+    the stored result) the program dashboard show it: comparison areas without boundary steps,
+    other layers as synthetic-control donors, every method calibrated, the lead chosen, an effect
+    across a boundary change withheld."""
+    from divert.evaluation.boundary import broken_areas, share_breaks
+    from divert.evaluation.compare import DEFAULT_METHODS, compare
+    from divert.evaluation.outcomes import describe, get
+    from divert.evaluation.report import EvaluationResult
+
+    program = await load_program(conn, name)
+    panel = await load_panel(conn, program, outcome, timezone, end, since)
+    calls = await load_area_calls(conn, program, timezone, panel.days)
+    first, last = panel.days.min(), panel.days.max()
+    # an untreated area whose share of the calls steps is no fair comparison either
+    broken = {a: b for a, b in broken_areas(calls, first, last).items() if a not in panel.treated}
+    panel = panel.without(broken, "its share of the calls steps inside these days: a boundary change")
+    if method in ("auto", "sc"):  # synthetic control may also weigh the other layers' areas
+        panel = panel.with_other_layers(*await load_other_layers(conn, program, outcome, timezone, panel.days))
+    comparison = compare(panel, methods=DEFAULT_METHODS if method == "auto" else (method,),
+                         placebo_runs=placebo_runs, displacement=displacement,
+                         breaks=share_breaks(calls, panel.treated), intended=intended)
+    notes = [f"{len(panel.days)} days with data between {first:%Y-%m-%d} and {last:%Y-%m-%d} (local days, "
+             f"{timezone}); days holding under a quarter of a median day's calls are treated as partial and "
+             "left out.",
+             f"Untreated areas compared: {', '.join(panel.control_areas) or 'none'}.", *panel.notes]
+    return EvaluationResult(program, outcome, describe(outcome, program.routes), get(outcome).unit,
+                            comparison.estimate, comparison.placebo, panel.policy_versions, tuple(notes),
+                            comparison=comparison)

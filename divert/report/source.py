@@ -159,15 +159,9 @@ async def gather(conn, city: str, *, start=None, end=None, model: CostModel, tim
     else:
         data.burden_note = "No area layer chosen for the burden map (--layer)."
     data.surveys, data.survey_note = survey_layers(city, layer)
-    if program:
-        from divert.evaluation import evaluate
-        from divert.evaluation.outcomes import describe, get
-        from divert.evaluation.report import EvaluationResult
-        from divert.evaluation.source import load_panel, load_program
+    if program:  # the same evaluation as `divert evaluate`
+        from divert.evaluation.source import evaluate_program
 
-        prog = await load_program(conn, program)
-        panel = await load_panel(conn, prog, outcome, timezone)
-        estimate, placebo = evaluate(panel, method, placebo_runs=placebo_runs)
-        data.evaluation = EvaluationResult(prog, outcome, describe(outcome, prog.routes), get(outcome).unit,
-                                           estimate, placebo, panel.policy_versions)
+        data.evaluation = await evaluate_program(conn, program, outcome, timezone, method=method,
+                                                 placebo_runs=placebo_runs)
     return data

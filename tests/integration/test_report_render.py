@@ -114,3 +114,17 @@ def test_a_boundary_change_withholds_the_headline(evaluated_report, tmp_path):
             await conn.close()
 
     assert asyncio.run(count()) == 0
+
+
+def test_the_council_page_shows_the_same_evaluation(evaluated_report, tmp_path):
+    """`divert report --program` runs the evaluation `divert evaluate` runs: the lead method, its
+    calibrated interval and the MDE, with the program's display name."""
+    _, stdout, _, env = evaluated_report
+    page = tmp_path / "council.html"
+    result = run_divert(env, "report", "--city", "san_antonio", "--program", "north-crisis-team",
+                        "--layer", "substation", "--output", str(page), timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = page.read_text()
+    lead = stdout.split("\n\n")[0].split(":", 1)[1].split("(")[0].strip()
+    assert "Evaluation: north-crisis-team" in html and "Minimum detectable effect" in html
+    assert lead.split()[0] in html and not fetches_anything(html)
