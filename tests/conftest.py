@@ -47,21 +47,10 @@ def database_url(embedded_stack) -> str:
 @pytest.fixture
 def db_dsn(database_url) -> str:
     """A fresh, empty database for one test (dropped afterwards)."""
-    import asyncpg
+    from tests.helpers import fresh_database
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'create database "{name}"'))
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(run(f'drop database if exists "{name}" with (force)'))
+    with fresh_database(database_url) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -16,6 +16,30 @@ from pathlib import Path
 DIVERT = [sys.executable, "-m", "divert"]
 
 
+@contextmanager
+def fresh_database(database_url: str, prefix: str = "t"):
+    """A new, empty database on the server of ``database_url``, dropped on exit; yields its URL."""
+    import uuid
+
+    import asyncpg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = database_url.rsplit("/", 1)[0]
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server + "/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'create database "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        asyncio.run(admin(f'drop database if exists "{name}" with (force)'))
+
+
 def slice_csv(source: Path, dest: Path, rows: int, *, skip: int = 0, extra_lines: list[str] = ()) -> Path:
     """Write the header and `rows` data rows of a real (gzipped) CSV, plus optional extra lines."""
     opener = gzip.open if source.suffix == ".gz" else open

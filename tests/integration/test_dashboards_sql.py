@@ -109,25 +109,13 @@ async def seed_alert_and_program(dsn: str, seeded: dict) -> None:
 @pytest.fixture(scope="module")
 def seeded_db(database_url, shared_data):
     """One migrated database with the seeded real data, shared by this module's tests."""
-    import uuid
+    from tests.helpers import fresh_database
 
-    name = f"t_dash_{uuid.uuid4().hex[:10]}"
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-    dsn = database_url.rsplit("/", 1)[0] + f"/{name}"
-
-    async def admin_sql(sql):
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin_sql(f'create database "{name}"'))
-    seeded = asyncio.run(seed_san_antonio(dsn, shared_data))
-    asyncio.run(seed_alert_and_program(dsn, seeded))
-    seeded["dsn"] = dsn
-    yield seeded
-    asyncio.run(admin_sql(f'drop database if exists "{name}" with (force)'))
+    with fresh_database(database_url, "t_dash") as dsn:
+        seeded = asyncio.run(seed_san_antonio(dsn, shared_data))
+        asyncio.run(seed_alert_and_program(dsn, seeded))
+        seeded["dsn"] = dsn
+        yield seeded
 
 
 BOARDS = {b.uid: b for b in load_dashboards()}

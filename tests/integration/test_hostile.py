@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from divert.stack import free_port
 from schemas import decode_dead_letter
 from streams.sending import produce_all
-from tests.helpers import read_topic, running_worker, wait_for_rows
+from tests.helpers import fresh_database, read_topic, running_worker, wait_for_rows
 from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
 
 DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion",
@@ -32,27 +32,15 @@ _ids = itertools.count()
 @pytest.fixture(scope="module")
 def hostile_worker(embedded_stack, tmp_path_factory):
     """One worker for the module, with its own database and topics."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = embedded_stack.database_url.rsplit("/", 1)[0] + "/postgres"
-    dsn = embedded_stack.database_url.rsplit("/", 1)[0] + f"/{name}"
-
-    async def admin_sql(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin_sql(f'create database "{name}"'))
     folder = tmp_path_factory.mktemp("hostile")
     prefix = f"t{uuid.uuid4().hex[:8]}."
-    env = dict(os.environ, DIVERT_KAFKA_BOOTSTRAP=embedded_stack.broker_bootstrap, DIVERT_DATABASE_URL=dsn,
-               DIVERT_TOPIC_PREFIX=prefix, DIVERT_STACK_DIR=str(folder / "no-stack"),
-               XDG_DATA_HOME=str(folder / "data"))
     log = folder / "worker.log"
-    with running_worker(env, "--city", "milwaukee", "--metrics-port", str(free_port()), log=log) as worker:
-        yield worker, embedded_stack.broker_bootstrap, dsn, prefix, log
-    asyncio.run(admin_sql(f'drop database if exists "{name}" with (force)'))
+    with fresh_database(embedded_stack.database_url) as dsn:
+        env = dict(os.environ, DIVERT_KAFKA_BOOTSTRAP=embedded_stack.broker_bootstrap, DIVERT_DATABASE_URL=dsn,
+                   DIVERT_TOPIC_PREFIX=prefix, DIVERT_STACK_DIR=str(folder / "no-stack"),
+                   XDG_DATA_HOME=str(folder / "data"))
+        with running_worker(env, "--city", "milwaukee", "--metrics-port", str(free_port()), log=log) as worker:
+            yield worker, embedded_stack.broker_bootstrap, dsn, prefix, log
 
 
 async def _everything_stored(dsn: str) -> str:

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 import yaml
 
-from tests.helpers import read_topic, run_divert, running_worker, wait_for_rows
+from tests.helpers import fresh_database, read_topic, run_divert, running_worker, wait_for_rows
 from tests.integration.test_alerting_e2e import planted_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,19 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def second_database(database_url):
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = database_url.rsplit("/", 1)[0] + "/postgres"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'create database "{name}"'))
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(run(f'drop database if exists "{name}" with (force)'))
+    with fresh_database(database_url) as dsn:
+        yield dsn
 
 
 def _wait_joined(logs: list[Path], timeout: float = 60) -> None:
