@@ -74,26 +74,35 @@ _CALL_NAMES = ", ".join(c for c, _ in CALL_COLUMNS)
 _CALL_UPDATES = ", ".join(f"{c} = excluded.{c}" for c, _ in CALL_COLUMNS if c not in
                           ("agency", "incident_id", "received_at"))
 
+# Calls come from one of two row sources, ``n``: the arrays' unnest, or the staging table the
+# batch was COPYed into (below). The same statements run from either.
+_FROM_ARRAYS = _unnest(CALL_COLUMNS)
+_FROM_STAGE = "stage_calls as n"
+
 # a stored version of the same incident at another time is replaced, unless it is known to
 # the second and the new one only to the day
-_DELETE_OTHER_VERSIONS = f"""
-with n as (select * from {_unnest(CALL_COLUMNS)})
-delete from calls c using n
+_DELETE_OTHER_VERSIONS = """
+delete from calls c using {source}
 where c.agency = n.agency and c.incident_id = n.incident_id and c.received_at <> n.received_at
   and not (c.time_precision = 'second' and n.time_precision = 'day')
 """
 
+# after that delete, a call is in effect — stored, and owner of the incident's area rows —
+# unless a version known to the second holds the incident and the new one is known only to the day
+_NOT_IN_EFFECT = ("exists (select 1 from calls c where c.agency = n.agency and c.incident_id = n.incident_id"
+                  " and c.received_at <> n.received_at)")
+
 _UPSERT_CALLS = f"""
 insert into calls ({_CALL_NAMES}, committed_at)
-select {_projection(CALL_COLUMNS)}, now() from {_unnest(CALL_COLUMNS)}
-where n.time_precision = 'second' or not exists (
-    select 1 from calls c
-    where c.agency = n.agency and c.incident_id = n.incident_id
-      and c.received_at <> n.received_at and c.time_precision = 'second')
+select {{projection}}, now() from {{source}} where not {_NOT_IN_EFFECT}
 on conflict (agency, incident_id, received_at) do update set {_CALL_UPDATES}, committed_at = now()
 where ({', '.join(f'calls.{c}' for c, _ in CALL_COLUMNS)})
       is distinct from ({', '.join(f'excluded.{c}' for c, _ in CALL_COLUMNS)})
 """
+_DELETE_FROM_ARRAYS = _DELETE_OTHER_VERSIONS.format(source=_FROM_ARRAYS)
+_UPSERT_FROM_ARRAYS = _UPSERT_CALLS.format(projection=_projection(CALL_COLUMNS), source=_FROM_ARRAYS)
+_DELETE_FROM_STAGE = _DELETE_OTHER_VERSIONS.format(source=_FROM_STAGE)
+_UPSERT_FROM_STAGE = _UPSERT_CALLS.format(projection=_CALL_NAMES, source=_FROM_STAGE)
 
 # two statements: a data-modifying CTE's delete is not visible to the insert beside it
 _CLEAR_CALL_AREAS = """
@@ -148,27 +157,11 @@ def _call_arrays(calls: Sequence[ClassifiedCall]) -> list[list]:
 # The fast path: the batch is COPYed into a staging table of the connection's own (emptied at
 # commit) and upserted from it with the same keyed statements; its area rows are COPYed straight
 # into call_areas. COPY cannot resolve conflicts itself (ARCHITECTURE.md); here nothing is left
-# to conflict: the incident's area rows are deleted first. A staged call is in effect — stored,
-# and owner of the incident's area rows — unless a version known to the second holds the incident
-# and the staged one is known only to the day (that version and its area rows stay).
+# to conflict: the incident's area rows are deleted first.
 _STAGE_TYPES = {"int": "integer", "text": "text", "timestamptz": "timestamptz", "bool": "boolean",
                 "float8": "double precision", "jsonb": "jsonb", "text[]": "text[]"}
 _STAGE_CALLS = (f"create temp table if not exists stage_calls "
                 f"({', '.join(f'{c} {_STAGE_TYPES[k]}' for c, k in CALL_COLUMNS)}) on commit delete rows")
-_NOT_IN_EFFECT = ("exists (select 1 from calls c where c.agency = n.agency and c.incident_id = n.incident_id"
-                  " and c.received_at <> n.received_at)")
-_STAGED_DELETE_OTHER_VERSIONS = """
-delete from calls c using stage_calls n
-where c.agency = n.agency and c.incident_id = n.incident_id and c.received_at <> n.received_at
-  and not (c.time_precision = 'second' and n.time_precision = 'day')
-"""
-_STAGED_UPSERT = f"""
-insert into calls ({_CALL_NAMES}, committed_at)
-select {_CALL_NAMES}, now() from stage_calls n where not {_NOT_IN_EFFECT}
-on conflict (agency, incident_id, received_at) do update set {_CALL_UPDATES}, committed_at = now()
-where ({', '.join(f'calls.{c}' for c, _ in CALL_COLUMNS)})
-      is distinct from ({', '.join(f'excluded.{c}' for c, _ in CALL_COLUMNS)})
-"""
 _STAGED_HELD_BACK = f"select agency, incident_id from stage_calls n where {_NOT_IN_EFFECT}"
 _STAGED_CLEAR_CALL_AREAS = f"""
 delete from call_areas a using stage_calls n
@@ -177,10 +170,12 @@ where a.agency = n.agency and a.incident_id = n.incident_id and not {_NOT_IN_EFF
 AREA_COLUMNS = ("agency", "incident_id", "received_at", "layer", "area", "policy_version", "route",
                 "source", "time_precision", "eligible_initial", "eligible", "arrived_at", "cleared_at",
                 "units")
-# a temp table is never analyzed by autovacuum: without statistics (reltuples < 0) the planner
-# may join it to calls with a scan of the whole table, so it is analyzed once per connection
-_IS_PGLITE = "select version() like '%Emscripten%'"
-_STAGE_UNANALYZED = "select reltuples < 0 from pg_class where oid = 'pg_temp.stage_calls'::regclass"
+# One round trip per batch: is this PGlite (which serves no COPY), and has the staging table
+# statistics (null before it exists on this connection)? A temp table is never analyzed by
+# autovacuum, and without statistics the planner may join it to calls with a scan of the whole
+# table, so it is analyzed once per connection.
+_SERVER_AND_STAGE = ("select version() like '%Emscripten%' as pglite, (select reltuples >= 0 from pg_class "
+                     "where oid = to_regclass('pg_temp.stage_calls')) as analyzed")
 
 
 def _staged_rows(arrays: list[list]) -> list[tuple]:
@@ -214,8 +209,8 @@ async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
     async with _translated(), conn.transaction():
         if await _staged(conn, latest, arrays):
             return len(latest)
-        await conn.execute(_DELETE_OTHER_VERSIONS, *arrays)
-        await conn.execute(_UPSERT_CALLS, *arrays)
+        await conn.execute(_DELETE_FROM_ARRAYS, *arrays)
+        await conn.execute(_UPSERT_FROM_ARRAYS, *arrays)
         await conn.execute(_CLEAR_CALL_AREAS, arrays[1], arrays[2])
         await conn.execute(_FILL_CALL_AREAS, arrays[1], arrays[2])
     return len(latest)
@@ -224,15 +219,16 @@ async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
 async def _staged(conn, latest: Sequence[ClassifiedCall], arrays: list[list]) -> bool:
     """Write through COPY; False (and nothing written) on PGlite, which does not serve COPY
     (its socket server drops the connection when asked)."""
-    if await conn.fetchval(_IS_PGLITE):
+    pglite, analyzed = await conn.fetchrow(_SERVER_AND_STAGE)
+    if pglite:
         return False
     await conn.execute(_STAGE_CALLS)
     await conn.copy_records_to_table("stage_calls", records=_staged_rows(arrays),
                                      columns=[c for c, _ in CALL_COLUMNS])
-    if await conn.fetchval(_STAGE_UNANALYZED):
+    if not analyzed:
         await conn.execute("analyze pg_temp.stage_calls")
-    await conn.execute(_STAGED_DELETE_OTHER_VERSIONS)
-    await conn.execute(_STAGED_UPSERT)
+    await conn.execute(_DELETE_FROM_STAGE)
+    await conn.execute(_UPSERT_FROM_STAGE)
     held_back = {(r[0], r[1]) for r in await conn.fetch(_STAGED_HELD_BACK)}
     await conn.execute(_STAGED_CLEAR_CALL_AREAS)
     await conn.copy_records_to_table("call_areas", records=area_rows(latest, held_back), columns=AREA_COLUMNS)
