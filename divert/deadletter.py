@@ -57,14 +57,15 @@ def reduced(letter: DeadLetter, why: str) -> DeadLetter:
     from divert.adapters.privacy import opaque
     from schemas import encode
 
+    def ascii_text(value: str | None) -> str | None:
+        return None if value is None else value.encode("ascii", "replace").decode()
+
     return DeadLetter(
-        source_topic=clean_text(letter.source_topic).encode("ascii", "replace").decode() or "unknown",
-        agency=None if letter.agency is None else letter.agency.encode("ascii", "replace").decode(),
-        record_id=letter.record_id and letter.record_id.encode("ascii", "replace").decode(),
-        field=letter.field and letter.field.encode("ascii", "replace").decode(),
-        reason=letter.reason.encode("ascii", "replace").decode() or "invalid",
-        detail=f"stored reduced: the database refused this dead letter ({clean_text(why, 300)}); "
-               f"first: {clean_text(letter.detail, 300)}".encode("ascii", "replace").decode(),
+        source_topic=ascii_text(clean_text(letter.source_topic)) or "unknown",
+        agency=ascii_text(letter.agency), record_id=ascii_text(letter.record_id), field=ascii_text(letter.field),
+        reason=ascii_text(letter.reason) or "invalid",
+        detail=ascii_text(f"stored reduced: the database refused this dead letter ({clean_text(why, 300)}); "
+                          f"first: {clean_text(letter.detail, 300)}"),
         payload=encode(opaque(letter.payload)).decode(),
         failed_at=letter.failed_at, partition=letter.partition, offset=letter.offset, item=letter.item)
 

@@ -86,7 +86,7 @@ def attach(app, ctx) -> None:
                 except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                     continue  # the store dead-letters undecodable records of this topic
                 out.append((agency.encode(), envelope(e.message.partition, value)))
-            await _send_raw(app, keyed.get_topic_name(), out)
+            await _send_raw(app, keyed.get_topic_name(), out, "calls")
             metrics.records_out.labels(keyed.get_topic_name()).inc(len(out))
 
     async def rebuild(m: SpikeMonitor, agency: str, calls) -> None:
@@ -145,8 +145,13 @@ def _peek(event, agency: str) -> list:
     return [call] if call.call.agency == agency else []
 
 
-async def _send_raw(app, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-    """Produce pre-encoded records and wait for the broker to have them all, retrying (see _send)."""
+async def _send_raw(app, topic: str, records: list[tuple[bytes, bytes]], what: str = "records") -> None:
+    """Produce pre-encoded records and wait for the broker to have them all, retrying until it does.
+
+    Faust acknowledges a ``take_events`` batch when the agent's body finishes or fails, so a
+    failure must not escape here: the batch stays unacknowledged while this retries. A worker
+    stopped meanwhile loses nothing either: on restart the detector is rebuilt from the
+    database and sends the alerts the stored calls imply but the alerts table lacks."""
     delay = 0.5
     while records:
         try:
@@ -154,29 +159,14 @@ async def _send_raw(app, topic: str, records: list[tuple[bytes, bytes]]) -> None
             await asyncio.gather(*futures)
             return
         except KafkaError as exc:
-            log.warning("forwarding %d calls failed (%s); retrying in %.1f s", len(records), exc, delay)
+            log.warning("sending %d %s failed (%s); retrying in %.1f s", len(records), what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
 
 async def _send(app, topic: str, alerts) -> None:
-    """Send the alerts and wait for the broker to have them all, retrying until it does.
-
-    Faust acknowledges a ``take_events`` batch when the agent's body finishes or fails, so a
-    failure must not escape here: the batch stays unacknowledged while this retries. A worker
-    stopped meanwhile loses nothing either: on restart the detector is rebuilt from the
-    database and sends the alerts the stored calls imply but the alerts table lacks."""
-    delay = 0.5
-    while alerts:
-        try:
-            futures = [await app.producer.send(topic, a.alert_id.encode(), encode(a), None, None, None)
-                       for a in alerts]
-            await asyncio.gather(*futures)
-            return
-        except KafkaError as exc:
-            log.warning("sending %d alerts failed (%s); retrying in %.1f s", len(alerts), exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    """Send the alerts (see _send_raw)."""
+    await _send_raw(app, topic, [(a.alert_id.encode(), encode(a)) for a in alerts], "alerts")
 
 
 _GAUGES: dict = {}

@@ -32,6 +32,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import msgspec
 
@@ -71,6 +72,7 @@ class PrivacyRule:
                    coordinates=frozenset(read.coordinates), private=tuple(mapping.private_columns))
 
 
+@cache
 def canonical_rule() -> PrivacyRule:
     """For divert's own records (a canonical topic's message that failed to decode)."""
     from schemas.records import RECORDS
