@@ -1,0 +1,196 @@
+"""From community calls to calls served: a program's funnel, with the reason for every drop.
+
+Stages, each a subset of the one before:
+
+    community calls           every call but officer-initiated events
+    eligible by initial type  the policy routes the initial type to the program's route
+    after disqualifiers       no disqualifier (weapon, violence, injury, priority, too little
+                              information) applied
+    inside program hours      the program's hours of week, local time (divert.policy.Availability)
+    inside program areas      the program's areas
+    servable by its teams     a team started it within the target, in the simulation of the
+                              program's teams over these calls' real arrival times
+    served                    the city's data marks an alternative response (dispositions naming
+                              it); 'not measured' when the city's data names none
+
+The first three stages read the classification (``eligible_initial`` and the classifier's own
+``disqualified:`` / ``guard:`` reasons, divert/classify.py); hours and areas are the program's, so
+calls classified under a policy with other hours are placed by the program's. Every call that
+leaves is an :class:`Exit` with its stage, reason, hour of week and area: the coverage gaps.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from divert.simulation.calls import AssumedService, sim_calls
+from divert.simulation.engine import Simulation, hour_of_week, simulate
+from divert.simulation.program import Program
+from schemas.records import ClassifiedCall
+
+STAGES = ("community calls", "eligible by initial type", "after disqualifiers", "inside program hours",
+          "inside program areas", "servable by its teams", "served")
+Basis = Literal["counted", "simulated", "measured", "not measured"]
+
+# the prefixes divert.classify.Classifier writes its reasons with
+_DISQUALIFIED = "disqualified: "
+_GUARD = "guard: "
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    count: int | None                  # None: not measured
+    dropped: dict[str, int]            # reason → calls of the previous stage that left here
+    basis: Basis = "counted"
+
+
+@dataclass(frozen=True)
+class Exit:
+    """A call that left the funnel: where, why, and when and where it arrived."""
+
+    incident_id: str
+    stage: str
+    reason: str
+    apco_code: str | None
+    hour_of_week: int | None           # None: the time is known to the day only
+    area: str | None                   # the program's area layer value (None: no layer)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    program: Program
+    records: int                       # classified calls given, officer-initiated included
+    stages: tuple[Stage, ...]
+    exits: tuple[Exit, ...] = field(repr=False)
+    simulation: Simulation | None      # the servable stage's run (None: no call reached it)
+    notes: tuple[str, ...] = ()
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+
+def _initial_drop(c: ClassifiedCall, program: Program) -> str | None:
+    """Why the initial type does not reach the program's route (None: it does)."""
+    base = program.policy.route_for(c.apco_code)
+    if c.eligible_initial and base == program.route:
+        return None
+    if c.apco_code is None:
+        return f"type not mapped by the crosswalk → {base}"
+    if base != program.route:
+        return f"initial type → {base}"
+    if any(r.startswith(_GUARD) for r in c.reasons):
+        return f"type reads as violent (guard) → {c.route}"
+    return f"not eligible on the initial type under policy {c.policy_version}"
+
+
+def _disqualifiers(c: ClassifiedCall) -> str | None:
+    """The disqualifiers that applied, as the classifier named them ('weapon mentioned in type')."""
+    names = [r[len(_DISQUALIFIED):].split(" (")[0] for r in c.reasons if r.startswith(_DISQUALIFIED)]
+    return "; ".join(dict.fromkeys(names)) or None
+
+
+def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: AssumedService,
+           alternative_dispositions: Collection[str] | None = None, area_layer: str | None = None,
+           observed_days: Collection[date] | None = None) -> Funnel:
+    """The program's funnel over ``calls`` (one city, one period: the caller chooses them).
+
+    ``assumed``: service minutes where the city measured none. ``alternative_dispositions``: the
+    dispositions that mark an alternative response in the city's data (None: not measured).
+    ``area_layer``: the layer exits and the simulation are broken down by (default: the
+    program's). ``observed_days``: the local dates the city published (default: the calls' dates).
+    """
+    calls = list(calls)
+    tz, availability = program.timezone, program.availability
+    layer = area_layer or program.area_layer
+    exits: list[Exit] = []
+
+    def leave(c: ClassifiedCall, stage: str, reason: str) -> None:
+        how = hour_of_week(c.call.received_at, tz) if c.call.time_precision == "second" else None
+        exits.append(Exit(c.call.incident_id, stage, reason, c.apco_code, how,
+                          c.call.areas.get(layer) if layer else None))
+
+    def keep(previous: list[ClassifiedCall], stage: str, why) -> list[ClassifiedCall]:
+        kept = []
+        for c in previous:
+            reason = why(c)
+            if reason is None:
+                kept.append(c)
+            else:
+                leave(c, stage, reason)
+        return kept
+
+    def outside_hours(c: ClassifiedCall) -> str | None:
+        local = c.call.received_at.astimezone(tz)
+        if c.call.time_precision == "day":
+            return None if availability.in_service(None, local.weekday()) else "outside program hours (day)"
+        return None if availability.in_service(local.weekday() * 24 + local.hour) else "outside program hours"
+
+    def outside_areas(c: ClassifiedCall) -> str | None:
+        outside = availability.serves(c.call.areas)
+        return None if outside is None else f"outside program areas ({outside})"
+
+    community = keep(calls, STAGES[0], lambda c: "officer-initiated" if c.call.source == "officer_initiated" else None)
+    initial = keep(community, STAGES[1], lambda c: _initial_drop(c, program))
+    qualified = keep(initial, STAGES[2], _disqualifiers)
+    in_hours = keep(qualified, STAGES[3], outside_hours)
+    in_areas = keep(in_hours, STAGES[4], outside_areas)
+
+    timed = [c for c in in_areas if c.call.time_precision == "second"]
+    simulation = None
+    outcome = {}
+    if timed:
+        simulation = simulate(sim_calls(timed, layer), teams=program.schedule(), target_minutes=program.target_minutes,
+                              assumed=assumed, timezone=tz, patience_minutes=program.patience_minutes,
+                              discipline=program.discipline, observed_days=observed_days)
+        outcome = {o.call.incident_id: o for o in simulation.outcomes}
+
+    def not_servable(c: ClassifiedCall) -> str | None:
+        o = outcome.get(c.call.incident_id)
+        if o is None:
+            return "time known to the day only (not simulated)"
+        if o.lost:
+            return f"lost: no team free within {simulation.patience_minutes:g} min"
+        if not o.within(program.target_minutes):
+            return f"a team started it after the {program.target_minutes:g}-min target"
+        return None
+
+    servable = keep(in_areas, STAGES[5], not_servable)
+
+    notes = []
+    versions = Counter(c.policy_version for c in calls if c.policy_version != program.policy.version)
+    if versions:
+        notes.append(f"{sum(versions.values())} calls were classified under another policy "
+                     f"({', '.join(sorted(versions))}) than the program's ({program.policy.version})")
+    if simulation is not None and simulation.assumed_service:
+        notes.append(f"service minutes assumed for {simulation.assumed_service} of {len(simulation.outcomes)} "
+                     f"simulated calls: {simulation.assumed_source}")
+    if alternative_dispositions is None:
+        served_stage = Stage(STAGES[6], None, {}, "not measured")
+        notes.append("served: not measured (the city's data names no disposition marking an alternative response)")
+    else:
+        marks = {d.upper() for d in alternative_dispositions}
+
+        def unmarked(c: ClassifiedCall) -> str | None:
+            if (c.call.disposition or "").upper() in marks:
+                return None
+            return "not marked as an alternative response" if c.call.disposition else "no disposition recorded"
+
+        served = keep(servable, STAGES[6], unmarked)
+        served_stage = Stage(STAGES[6], len(served), _dropped(exits, STAGES[6]), "measured")
+        elsewhere = sum((c.call.disposition or "").upper() in marks for c in in_areas) - len(served)
+        if elsewhere:
+            notes.append(f"{elsewhere} calls the data marks as an alternative response were not servable in the simulation")
+
+    counts = (len(community), len(initial), len(qualified), len(in_hours), len(in_areas), len(servable))
+    stages = [Stage(name, n, _dropped(exits, name), "simulated" if name == STAGES[5] else "counted")
+              for name, n in zip(STAGES[:6], counts, strict=True)]
+    return Funnel(program, len(calls), (*stages, served_stage), tuple(exits), simulation, tuple(notes))
+
+
+def _dropped(exits: list[Exit], stage: str) -> dict[str, int]:
+    return dict(Counter(e.reason for e in exits if e.stage == stage).most_common())
