@@ -4,17 +4,22 @@ How a type is read (in this order of trust):
 
 1. an exact match with a labelled type of a known crosswalk;
 2. a cue (``reference/crosswalks/dispatch_terms.yaml``): a word that carries the meaning of the
-   call (mental, suicide, overdose, welfare, homeless, intoxicated) proposes its code ahead of
-   any lexical match — a suicide threat is not a threats case;
+   call (mental, suicide, overdose, welfare, homeless, intoxicated; then lockout, keep the
+   peace, landlord, animal, noise ...) proposes its code ahead of any lexical match — a suicide
+   threat is not a threats case;
 3. TF-IDF cosine over canonical words (abbreviations, radio and penal codes expanded, words
-   cut short or stripped of vowels completed) against the APCO descriptions and every
-   labelled crosswalk. No character n-grams: their noise matched unrelated codes.
+   cut short or stripped of vowels completed — in the training types too, since other CADs
+   cut them) against the APCO descriptions and every labelled crosswalk; words that only say
+   when or how urgent ("IN PROGRESS", "PAST", "INFORMATION") count for little next to words
+   that say what. No character n-grams: their noise matched unrelated codes.
 
 Safety does not depend on the suggestion being right: the type text — as written and as
-read — goes through the guard (:func:`divert.crosswalk.violent_match`); a police-only code
-among the close candidates, or police-only neighbours in the published labels, also refuse a
-civilian route; and no suggestion under :data:`CIVILIAN_MIN_CONFIDENCE` gets one. Refused
-crisis work goes to co-response, refused navigator work to police.
+read — goes through the guard (:func:`divert.crosswalk.violent_match`, plus the ``guard``
+offence words of the terms file); a police-only code close to the top on words the top does
+not explain, police-only neighbours in the published labels, or a last word cut to a few
+unreadable letters also refuse a civilian route; and no suggestion under
+:data:`CIVILIAN_MIN_CONFIDENCE` gets one. Refused crisis work goes to co-response, refused
+navigator work to police.
 
 >>> from divert.crosswalk import load_crosswalk, load_apco_codes
 >>> from divert.policy import load_policy
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from divert.crosswalk import normalize_type, violent_match
 from divert.suggest.families import POLICE_ONLY, POLICE_ONLY_CODES, code_family
@@ -46,7 +51,8 @@ CIVILIAN = ("crisis", "navigator")
 APCO_WEIGHT = 0.85          # the APCO descriptions are the standard but terse
 CUE_CONFIDENCE = 0.8
 NEIGHBOUR_WEIGHTS = (1.0, 0.5, 0.25)
-DOUBT_RATIO = 0.6           # a police-only candidate this close to the top refuses a civilian route
+DOUBT_RATIO = 0.4           # a police-only candidate this close to the top refuses a civilian route
+MODIFIER_WEIGHT = 0.3       # timing / urgency / size words say little about what the call is
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class Candidate:
     code: str
     score: float
     reason: str
+    # the type's words this candidate's labelled neighbours share: what it explains
+    words: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,19 +110,12 @@ class Suggester:
         for voc in published:
             for t in voc.types:
                 raw.append((None, t.family, 1.0, f"{voc.city} ({t.family}): {t.call_type}", t.call_type))
-        plain = Reader(self.terms, {})
-        vocab: dict[str, int] = {}
-        expanded = [plain.expand(text) for *_, text in raw]
-        for words in expanded:
-            for w in words:
-                vocab[w] = vocab.get(w, 0) + 1
-        for full in list(self.terms.abbreviations.values()) + [w for c in self.terms.cues for w in c.words]:
-            for w in full.split():
-                vocab.setdefault(w, 1)
-        self.reader = Reader(self.terms, vocab)
+        plain = [Reader(self.terms, {}).expand(text) for *_, text in raw]
+        self.reader = Reader(self.terms, self._completion_vocabulary(plain))
+        read = [self.reader.words(text) for *_, text in raw]
         df: dict[str, int] = {}
         feats = []
-        for words in expanded:
+        for words in read:
             f: dict[str, float] = {}
             for w in words:
                 f[w] = f.get(w, 0.0) + 1.0
@@ -123,15 +124,39 @@ class Suggester:
                 df[k] = df.get(k, 0) + 1
         n = len(raw)
         self.idf = {k: 1.0 + math.log(n / (1 + v)) for k, v in df.items()}
-        self.docs = [(code, fam, w, label, self._unit(f)) for (code, fam, w, label, _), f in zip(raw, feats, strict=True)]
+        self.unknown_weight = 1.0 + math.log(n + 1)
+        self.docs = [(code, fam, w, label, self._unit(f))
+                     for (code, fam, w, label, _), f in zip(raw, feats, strict=True)]
         self.index: dict[str, list[int]] = {}
         for i, d in enumerate(self.docs):
             for k in d[4]:
                 self.index.setdefault(k, []).append(i)
 
-    def _unit(self, feats: dict[str, float]) -> dict[str, float]:
+    def _completion_vocabulary(self, texts: list[list[str]]) -> dict[str, int]:
+        """Word → count over the training texts, for completing an unseen city's words. A word
+        seen only at the end of strings and extending to a more frequent word ("FIREW" of
+        FIREWORKS) was cut by some CAD: it is left out, so that it is completed too."""
+        count: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for words in texts:
+            for w in words:
+                count[w] = count.get(w, 0) + 1
+            if words:
+                last[words[-1]] = last.get(words[-1], 0) + 1
+        for full in list(self.terms.abbreviations.values()) + [w for c in self.terms.cues for w in c.words]:
+            for w in full.split():
+                count.setdefault(w, 1)
+        cut = {w for w, c in count.items()
+               if last.get(w) == c and len(w) >= 3 and w.isalpha()
+               and any(v != w and v.startswith(w) and count[v] > c for v in count)}
+        return {w: c for w, c in count.items() if w not in cut}
+
+    def _unit(self, feats: dict[str, float], query: bool = False) -> dict[str, float]:
         # a word no training vocabulary knows still counts in the norm: it is unexplained text
-        vec = {k: v * self.idf.get(k, 1.0 + math.log(len(self.idf) + 1)) for k, v in feats.items()}
+        vec = {k: v * self.idf.get(k, self.unknown_weight) for k, v in feats.items()}
+        if query and any(k not in self.terms.modifiers for k in vec):
+            # "ANIMAL INFORMATION" is an animal call; "INFORMATION" alone is an information call
+            vec = {k: v * (MODIFIER_WEIGHT if k in self.terms.modifiers else 1.0) for k, v in vec.items()}
         norm = sum(v * v for v in vec.values()) ** 0.5 or 1.0
         return {k: v / norm for k, v in vec.items()}
 
@@ -141,27 +166,30 @@ class Suggester:
         f: dict[str, float] = {}
         for w in words:
             f[w] = f.get(w, 0.0) + 1.0
-        q = self._unit(f)
+        q = self._unit(f, query=True)
         sims: dict[int, float] = {}
+        shared: dict[int, set[str]] = {}
         for k, v in q.items():
             for i in self.index.get(k, ()):
                 sims[i] = sims.get(i, 0.0) + v * self.docs[i][4][k]
-        best: dict[str, tuple[float, str, float]] = {}
+                shared.setdefault(i, set()).add(k)
         families: dict[str, float] = {}
         for i, sim in sorted(sims.items(), key=lambda kv: -kv[1])[:8]:
             families[self.docs[i][1]] = families.get(self.docs[i][1], 0.0) + sim
-        per_code: dict[str, list[tuple[float, str]]] = {}
+        per_code: dict[str, list[tuple[float, str, int]]] = {}
         for i, sim in sims.items():
             code, _, w, label, _ = self.docs[i]
             if code is not None:
-                per_code.setdefault(code, []).append((sim * w, label))
+                per_code.setdefault(code, []).append((sim * w, label, i))
+        ranked = []
         for code, hits in per_code.items():
             # several labelled neighbours agreeing outweigh one that shares a rare word
             hits.sort(key=lambda h: -h[0])
-            score = sum(h[0] * k for h, k in zip(hits, NEIGHBOUR_WEIGHTS, strict=False)) / sum(NEIGHBOUR_WEIGHTS)
-            best[code] = (score, hits[0][1], hits[0][0])
-        ranked = [Candidate(c, round(s, 3), f"like {label} ({top:.2f})")
-                  for c, (s, label, top) in sorted(best.items(), key=lambda kv: -kv[1][0])]
+            used = hits[:len(NEIGHBOUR_WEIGHTS)]
+            score = sum(h[0] * k for h, k in zip(used, NEIGHBOUR_WEIGHTS, strict=False)) / sum(NEIGHBOUR_WEIGHTS)
+            words = frozenset().union(*(shared[h[2]] for h in used))
+            ranked.append(Candidate(code, round(score, 3), f"like {hits[0][1]} ({hits[0][0]:.2f})", words))
+        ranked.sort(key=lambda c: -c.score)
         return ranked, families
 
     def _cue(self, words: list[str]):
@@ -181,11 +209,12 @@ class Suggester:
         cue, cue_word = self._cue(words)
         if key in self.exact:
             code, conf, label = self.exact[key]
-            top = Candidate(code, conf, f"exact: {label}")
+            top = Candidate(code, conf, f"exact: {label}", frozenset(words))
         elif cue is not None:
-            lex = next((c.score for c in ranked if c.code == cue.code), 0.0)
-            conf = round(max(CUE_CONFIDENCE, lexical_confidence(lex, 0.0)), 3)
-            top = Candidate(cue.code, conf, f"cue {cue_word!r} → {cue.code}: {cue.reason}")
+            lex = next((c for c in ranked if c.code == cue.code), None)
+            conf = round(max(CUE_CONFIDENCE, lexical_confidence(lex.score if lex else 0.0, 0.0)), 3)
+            top = Candidate(cue.code, conf, f"cue {cue_word!r} → {cue.code}: {cue.reason}",
+                            frozenset(cue.words & set(words)) | (lex.words if lex else frozenset()))
         elif ranked:
             second = ranked[1].score if len(ranked) > 1 else 0.0
             conf = lexical_confidence(ranked[0].score, ranked[0].score - second)
@@ -202,12 +231,22 @@ class Suggester:
         review = conf < self.review_below
         if route in CIVILIAN:
             why = None
-            word = violent_match(call_type) or violent_match(read_as)
+            word = (violent_match(call_type) or violent_match(read_as)
+                    or self.terms.guard_match(call_type) or self.terms.guard_match(read_as))
             top = cands[0].score if cands else 0.0
-            close = [c.code for c in cands[1:] if c.code in POLICE_ONLY_CODES and c.score >= DOUBT_RATIO * top]
+            explained = cands[0].words if cands else frozenset()
+            # a police-only code is a doubt when it is close AND rests on words the top code
+            # does not explain ("ASSIST the public" is not "ASSIST the officer")
+            close = [c.code for c in cands[1:] if c.code in POLICE_ONLY_CODES
+                     and c.score >= DOUBT_RATIO * top and c.words - explained - self.terms.modifiers]
             total = sum(families.values()) or 1.0
+            last = read_as.split()[-1] if read_as else ""
             if word:
                 why = f"guard: reads as violent ({word!r})"
+            elif len(last) <= 3 and last not in self.reader.vocab:
+                # the string was cut a letter or two into its last word, which could be the
+                # one that says police ("PROPERTY DAM-DV" → "PROPERTY D")
+                why = f"cut word {last!r} may change the call"
             elif close:
                 why = f"a police-only code is close ({close[0]})"
             elif families.get(POLICE_ONLY, 0.0) / total >= 0.4:

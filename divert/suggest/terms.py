@@ -7,14 +7,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
 
+from divert.crosswalk import NOT_TRUNCATED, normalize_type
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
+from divert.policy import keyword_pattern
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Cue:
     words: frozenset[str]
     unless: frozenset[str] = frozenset()
     reason: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,34 @@ class DispatchTerms:
     abbreviations: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
     cues: tuple[Cue, ...] = ()
+    modifiers: frozenset[str] = frozenset()
+    guard_terms: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)   # term → where it comes from
+
+    @cached_property
+    def guard(self) -> re.Pattern[str] | None:
+        """The extra guard words as one pattern (whole words, ``*`` endings, cut words at the
+        end of the string), like :data:`divert.crosswalk.GUARD_KEYWORDS`."""
+        if not self.guard_terms:
+            return None
+        return keyword_pattern(list(self.guard_terms), truncated=True, not_truncated=NOT_TRUNCATED)
+
+    def guard_match(self, text: str) -> str | None:
+        found = self.guard.search(normalize_type(text)) if self.guard else None
+        return found.group(0).upper() if found else None
+
+
+def _word_lists(data: dict, key: str, path: Path, sources: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for i, group in enumerate(data.get(key) or []):
+        if not isinstance(group, dict) or not isinstance(group.get("words"), list):
+            raise ConfigError(f"{path}: key '{key}[{i}]': needs 'words' (a list) and 'source'")
+        if not group.get("source"):
+            raise ConfigError(f"{path}: key '{key}[{i}].source': every term needs its source")
+        for w in group["words"]:
+            out.append(str(w).strip().upper())
+            sources.setdefault(out[-1], str(group["source"]))
+    return out
 
 
 def _groups(data: dict, key: str, path: Path, sources: dict[str, str]) -> dict[str, str]:
@@ -63,12 +94,15 @@ def _load(path: Path) -> DispatchTerms:
             raise ConfigError(f"{path}: key 'cues[{i}]': needs 'code' and 'words'")
         cues.append(Cue(str(c["code"]).upper(), frozenset(str(w).upper() for w in c["words"]),
                         frozenset(str(w).upper() for w in c.get("unless") or ()),
-                        str(c.get("reason") or "")))
+                        str(c.get("reason") or ""), str(c.get("source") or "")))
     return DispatchTerms(
         phrases=_groups(data, "phrases", path, sources),
         abbreviations=_groups(data, "abbreviations", path, sources),
         codes=_groups(data, "codes", path, sources),
-        cues=tuple(cues), sources=sources)
+        cues=tuple(cues),
+        modifiers=frozenset(_word_lists(data, "modifiers", path, sources)),
+        guard_terms=tuple(_word_lists(data, "guard", path, sources)),
+        sources=sources)
 
 
 def load_terms(path: Path | None = None) -> DispatchTerms:

@@ -2,9 +2,10 @@
 cut short or stripped of vowels completed against the words the training vocabulary knows.
 
 >>> from divert.suggest.terms import load_terms
->>> r = Reader(load_terms(), {"DISTURBANCE": 9, "MENTAL": 5, "HEALTH": 2, "HEAT": 1, "VIOLENT": 3})
->>> r.words("MENTAL HEA")
-['MENTAL', 'HEALTH']
+>>> r = Reader(load_terms(), {"DISTURBANCE": 9, "MENTAL": 5, "HEALTH": 2, "HEAT": 1, "VIOLENT": 3,
+...                            "WELFARE": 4, "SHOPLIFT": 2})
+>>> r.words("MENTAL HEA"), r.words("HEA"), r.words("WLFR CHK"), r.words("SHOPLIFTER")
+(['MENTAL'], ['HEALTH'], ['WELFARE', 'CHECK'], ['SHOPLIFT'])
 >>> r.words("415 DISTURBANC"), r.words("121D_Mental Disorder Violnt Wp")
 (['DISTURBANCE', 'DISTURBANCE'], ['MENTAL', 'DISORDER', 'VIOLENT', 'WEAPON'])
 """
@@ -31,6 +32,19 @@ def _stem(w: str) -> str:
     return w
 
 
+def _skeleton(word: str, collapse: bool = False) -> str:
+    """First letter and the consonants after it: WELFARE → WLFR; with ``collapse`` doubled
+    letters once (HOMELESS → HMLS)."""
+    out = word[0]
+    for c in word[1:]:
+        if c not in "AEIOUY" and not (collapse and c == out[-1]):
+            out += c
+    return out
+
+
+_SUFFIXES = ("ING", "ERS", "ER", "ED")
+
+
 def _subsequence(short: str, word: str) -> bool:
     it = iter(word)
     return all(c in it for c in short)
@@ -46,12 +60,33 @@ class Reader:
         self.vocab = dict(vocabulary)
         self._phrases = sorted(terms.phrases.items(), key=lambda kv: -len(kv[0]))
         self._cache: dict[str, tuple[str, str]] = {}
+        # what a cut or vowel-stripped word may stand for → (canonical word, count): the
+        # vocabulary, and the long one-word abbreviation keys (BHVRL → BEHAVIORAL → MENTAL)
+        self._targets = {w: (w, c) for w, c in self.vocab.items()}
+        for short, full in terms.abbreviations.items():
+            if len(short) >= 6 and short not in self._targets:
+                self._targets[short] = (full, 1)
+
+    def _cut_phrase(self, s: str) -> str:
+        """A string cut two or more letters into the last word of a phrase ends in that phrase
+        ("MENTAL HEA" → "MENTAL HEALTH")."""
+        tail = s.rstrip()
+        for short, _ in self._phrases:
+            last_space = short.rfind(" ")
+            if last_space < 0 or not short[-1].isalpha():
+                continue
+            for n in range(len(short) - 1, last_space + 2, -1):
+                cut = short[:n]
+                if tail.endswith(cut) and (len(tail) == len(cut) or not tail[-len(cut) - 1].isalnum()):
+                    return tail[:-len(cut)] + short + " "
+        return s
 
     def expand(self, text: str) -> list[str]:
         """Words after phrases, codes and abbreviations; not yet completed."""
         # a CAD's own numeric prefix ("131B_Traffic Acc", "*Burglary_Past") says nothing
         s = " " + _PREFIX.sub("", normalize_type(text).lstrip("*")).replace("_", " ").strip() + " "
         s = _TEN_CODE.sub(lambda m: " 10-" + m.group(1) + " ", s)
+        s = self._cut_phrase(s)
         for short, full in self._phrases:
             if short in s:
                 s = re.sub(r"(?<![A-Z0-9])" + re.escape(short) + (r"(?![A-Z0-9])" if short[-1].isalnum() else ""),
@@ -64,9 +99,6 @@ class Reader:
                 if full:
                     out.extend(full.split())
                 continue  # an unknown number (a CAD's own code prefix) says nothing
-            if tok in self.vocab:
-                out.append(tok)
-                continue
             full = self.terms.abbreviations.get(tok)
             out.extend(full.split() if full else [tok])
         return [_stem(w) for w in out if w not in STOPWORDS]
@@ -84,18 +116,43 @@ class Reader:
         elif stem in self.vocab:
             hit = (stem, "")
         elif word.isalpha() and len(word) >= 3:
-            # a word cut short: any prefix of 4+ letters, 3 only at the end of the string
-            if len(word) >= 4 or last:
-                pre = [v for v in self.vocab if v.startswith(word) and len(v) > len(word)]
-                if pre:
-                    hit = (max(pre, key=lambda v: (self.vocab[v], -len(v))), "cut")
-            if not hit[1] and len(word) >= 4:
-                sub = [v for v in self.vocab if v[0] == word[0] and len(v) > len(word)
-                       and len(word) >= 0.5 * len(v) and _subsequence(word, v)]
-                if sub:
-                    hit = (max(sub, key=lambda v: (self.vocab[v], -len(v))), "abbrev")
+            hit = self._cut_or_stripped(word, last) or hit
         self._cache[key] = hit
         return hit
+
+    def _cut_or_stripped(self, word: str, last: bool) -> tuple[str, str] | None:
+        targets = self._targets
+
+        def best(found: list[str]) -> str:
+            return targets[max(found, key=lambda v: (targets[v][1], -len(v)))][0]
+
+        # a word cut short: any prefix of 4+ letters, 3 only at the end of the string
+        if len(word) >= 4 or last:
+            pre = [v for v in targets if v.startswith(word) and len(v) > len(word)]
+            if pre:
+                return best(pre), "cut"
+        # the same root with another ending: SHOPLIFTER → SHOPLIFT, SOLICITING → SOLICITATION
+        for suffix in _SUFFIXES:
+            root = word[:-len(suffix)]
+            if word.endswith(suffix) and len(root) >= 5:
+                same = [v for v in targets if v.startswith(root)]
+                if same:
+                    return best(same), "root"
+        # vowels dropped: WLFR → WELFARE, SCD → SUICIDE (the whole consonant skeleton), or a
+        # longer abbreviation that keeps the word's letters in order (DISTRBNC)
+        if all(c not in "AEIOU" for c in word[1:]):
+            # a doubled letter written twice must be in the word (BTTRY is not BOATER)
+            collapse = _skeleton(word, collapse=True) == _skeleton(word)
+            bones = [v for v in targets if len(v) > len(word) and v[0] == word[0]
+                     and _skeleton(v, collapse) == _skeleton(word, collapse)]
+            if bones:
+                return best(bones), "abbrev"
+        if len(word) >= 4:
+            sub = [v for v in targets if v[0] == word[0] and len(v) > len(word)
+                   and len(word) >= 0.5 * len(v) and _subsequence(word, v)]
+            if sub:
+                return best(sub), "abbrev"
+        return None
 
     def read(self, text: str) -> tuple[list[str], list[str]]:
         """Canonical words and notes on what was completed ('HEA→HEALTH')."""
@@ -108,7 +165,7 @@ class Reader:
             full, how = self.complete(w, last=i == len(raw) - 1)
             if how:
                 notes.append(f"{w}→{full}")
-            words.append(full)
+            words.extend(full.split())
         return words, notes
 
     def words(self, text: str) -> list[str]:

@@ -56,6 +56,60 @@ def test_reads_dispatch_language(suggester, text, code):
     assert suggester.suggest_one(text).apco_code == code, suggester.suggest_one(text).basis
 
 
+@pytest.fixture(scope="module")
+def unseen_charleston(policy, published):
+    """Built without Charleston's published labels: its types are an unseen city's."""
+    return Suggester([load_crosswalk(c) for c in CITIES], load_apco_codes(), policy.route_for,
+                     published=[v for v in published if v.city != "charleston"])
+
+
+@pytest.mark.parametrize("text, code", [
+    ("PERS IN BHVRL", "EDP"),            # a cut abbreviation of a known synonym (BEHAVIORAL)
+    ("127D_SCD THREA", "SUICTHRT"),      # vowels dropped down to the consonants
+    ("WLFR CHK", "WELFARE"), ("HMLS PERSON", "WELFARE"),
+    ("MENTAL HEA", "EDP"),               # a phrase cut in its last word
+    ("SHOPLIFTER", "SHOPLIFT"),          # the same root with another ending
+])
+def test_reads_cut_and_stripped_words(unseen_charleston, text, code):
+    r = unseen_charleston.suggest_one(text)
+    assert r.apco_code == code, r.basis
+
+
+@pytest.mark.parametrize("text, code", [
+    ("125B_Pub Svc Lock In/Out", "VEHLOCK"), ("125C_Pub Svc Keep Peace Escort", "CITASST"),
+    ("105O_Animal Information", "ANIMAL"), ("Street Sweeping", "PUBWKS"),
+    ("LANDLORD/TEN TRB", "CIVIL"), ("113C_Disturbance Loud Party", "NOISE"),
+    ("*Public Service_Lockout", "VEHLOCK"),
+])
+def test_complaint_and_assist_calls_go_to_a_civilian_route(unseen_charleston, text, code):
+    r = unseen_charleston.suggest_one(text)
+    assert (r.apco_code, r.route) == (code, "navigator"), r.basis
+
+
+def test_a_police_code_close_on_a_shared_word_is_no_doubt(policy, published):
+    # "ASSIST the public" is not "ASSIST the officer": MAYDAY shares only a word CITASST explains
+    r = _without("san_antonio", policy, published).suggest_one("Assist the Public")
+    assert (r.apco_code, r.route) == ("CITASST", "navigator"), r.basis
+    # ... but a police-only code that explains a word the top code does not is a doubt
+    r = _without("seattle", policy, published).suggest_one("CHILD - CRTCL ABAND")
+    assert r.route not in CIVILIAN, r.basis
+
+
+@pytest.mark.parametrize("text", [
+    "MENACING", "INTIMIDATION OF WITNESS", "SUSP PKG/DEVICE", "PFA VIOLATION", "BTTRY",
+    "BATTERY", "UNLAWFUL RESTRAINT", "VOYEURISM", "INJURY TO A CHILD", "PROPERTY D",
+    "ANIMAL COMPLAINT MENAC",
+])
+def test_offence_terms_and_cut_words_never_get_a_civilian_route(suggester, text):
+    r = suggester.suggest_one(text)
+    assert r.route not in CIVILIAN, r.basis
+
+
+def test_modifiers_count_for_little_but_alone_still_match(suggester):
+    assert suggester.suggest_one("ANIMAL INFORMATION").apco_code == "ANIMAL"
+    assert suggester.suggest_one("INFORMATION").apco_code == "INFO"
+
+
 def test_cues_outrank_incidental_words_but_not_the_guard(suggester):
     r = suggester.suggest_one("SUICIDAL PERSON WITH KNIFE")
     assert r.apco_code == "SUICTHRT" and r.route == "co_response" and r.needs_review
@@ -131,6 +185,10 @@ def test_terms_need_their_source(tmp_path):
     with pytest.raises(ConfigError, match="source"):
         load_terms(bad)
     assert load_terms().sources["EDP"]
+    bad.write_text("guard:\n  - words: [MENACING]\n")
+    with pytest.raises(ConfigError, match="source"):
+        load_terms(bad)
+    assert all(load_terms().sources[w] for w in load_terms().guard_terms)
 
 
 def test_suggest_writes_a_review_queue(tmp_path):
