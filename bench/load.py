@@ -51,7 +51,7 @@ async def copy_baseline(database_url: str, paths) -> tuple[int, float]:
 
 def run(database_url: str | None) -> None:
     from divert.adapters.crime import load_crime_adapter
-    from divert.cli.load import run_load
+    from consumers.db.history import run_load
 
     paths = load_crime_adapter("chicago").history_files()
 

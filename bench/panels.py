@@ -17,7 +17,7 @@ import time
 import asyncpg
 
 from divert.dashboards.check import expand_query
-from divert.dashboards.live import resolve_variables
+from consumers.db.sources.dashboards import resolve_variables
 from divert.dashboards.macros import TimeRange
 from divert.dashboards.model import load_dashboards, load_datasources, relative_range
 from divert.settings import services

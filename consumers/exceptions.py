@@ -3,6 +3,7 @@
     DivertError                    (divert.exceptions)
     ├── SinkUnavailable            the database cannot be reached or went away: pause and
     │                              retry the batch, never drop it
+    ├── DatabaseUnavailable        a command or report cannot connect to the database
     └── MigrationError             a schema migration failed or the migrations on disk are
                                    inconsistent (names the migration and the database's message)
 
@@ -25,6 +26,10 @@ class SinkUnavailable(DivertError):
     """The database (or another sink's endpoint) is unreachable: pause, retry, never drop."""
 
 
+class DatabaseUnavailable(DivertError):
+    """A command, report or agent cannot connect to the database (the message says why)."""
+
+
 class MigrationError(DivertError):
     """A migration could not be applied, or the migrations on disk are inconsistent."""
 
@@ -33,4 +38,4 @@ class MigrationError(DivertError):
         super().__init__(f"migration {version}: {message}" if version else message)
 
 
-__all__ = ["DivertError", "SinkUnavailable", "MigrationError"]
+__all__ = ["DivertError", "SinkUnavailable", "DatabaseUnavailable", "MigrationError"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import msgspec
 
 from divert.deadletter import dead_letter
-from divert.exceptions import InvalidRecord
+from divert.exceptions import ConfigError, InvalidRecord
 from divert.ingest import RawMessage, normalize_messages
 from schemas import ClassifiedCall, CrimeReport, DeadLetter, OfficerActivity
 
@@ -165,5 +165,21 @@ def count_rows(paths: Sequence[Path]) -> int:
     return total
 
 
+def plan_sources(city: str):
+    """(CAD adapter or None, crime adapter or None, survey names) configured for the city."""
+    from divert.adapters import available_cities, load_adapter
+    from divert.adapters.crime import available_crime_cities, load_crime_adapter
+    from divert.surveys.mapping import surveys_for
+
+    cad = load_adapter(city) if city in available_cities() else None
+    crime = load_crime_adapter(city) if city in available_crime_cities() else None
+    surveys = surveys_for(city)
+    if cad is None and crime is None and not surveys:
+        raise ConfigError(f"nothing to load for {city!r}: no reference/cities/{city}.yaml, "
+                          f"reference/crime/{city}.yaml or survey mapping naming it")
+    return cad, crime, surveys
+
+
 __all__ = ["LoadBatch", "DEFAULT_BATCH", "batched", "in_event_order", "last_per_key", "cad_batches",
-           "crime_batches", "count_rows", "source_name"]
+           "crime_batches", "count_rows", "source_name",
+           "plan_sources"]

@@ -139,20 +139,6 @@ def start_broker(folder: Path, port: int) -> subprocess.Popen:
     )
 
 
-async def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """True when the broker answers a metadata request."""
-    from aiokafka import AIOKafkaClient
-
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
-    try:
-        await asyncio.wait_for(client.bootstrap(), timeout)
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-        return False
-    finally:
-        await client.close()
-
-
 # -- database ---------------------------------------------------------------------------
 
 def _pg_bin(name: str) -> str:
@@ -265,7 +251,7 @@ async def secure_legacy_database(folder: Path, port: int) -> bool:
 
     Safe to repeat: the password is saved before it is set, and trust is removed last.
     """
-    import asyncpg
+    from consumers.db.connection import connect
 
     folder = Path(folder)
     pgdata = folder / "pgdata"
@@ -275,41 +261,34 @@ async def secure_legacy_database(folder: Path, port: int) -> bool:
     if password is None:
         password = secrets.token_urlsafe(24)
         write_private(folder / PASSWORD_FILE, password + "\n")
-    conn = await asyncpg.connect(database_url(port, password, "postgres"), timeout=10)
-    try:
+    async with connect(database_url(port, password, "postgres")) as conn:
         await conn.execute("set password_encryption = 'scram-sha-256'")
         await conn.execute(await conn.fetchval(
             "select format('alter role postgres password %L', $1::text)", password))
         hba = pgdata / "pg_hba.conf"
         hba.write_text(_hba_without_trust(hba.read_text()))  # keeps the file's owner
         await conn.fetchval("select pg_reload_conf()")
-    finally:
-        await conn.close()
     return True
 
 
 async def database_answers(url: str, timeout: float = 5.0) -> bool:
-    import asyncpg
+    from consumers.db.connection import answers
 
-    try:
-        conn = await asyncpg.connect(url, timeout=timeout)
-    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-        return False
-    try:
-        return await conn.fetchval("select 1") == 1
-    finally:
-        await conn.close()
+    return await answers(url, timeout=timeout)
+
+
+async def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
+    from streams.topics import broker_answers as answers
+
+    return await answers(bootstrap, timeout)
 
 
 async def ensure_database(admin_url: str, name: str = DATABASE) -> None:
-    import asyncpg
+    from consumers.db.connection import connect
 
-    conn = await asyncpg.connect(admin_url)
-    try:
+    async with connect(admin_url) as conn:
         if not await conn.fetchval("select 1 from pg_database where datname = $1", name):
             await conn.execute(f'create database "{name}"')
-    finally:
-        await conn.close()
 
 
 # -- lifecycle --------------------------------------------------------------------------

@@ -71,22 +71,6 @@ def without_stored(items: list[ReplayItem], stored_keys: set[bytes]) -> list[Rep
     return [i for i in items if i.key is None or i.key not in stored_keys]
 
 
-async def stored_keys(database_url: str, agency: str) -> set[bytes]:
-    """Keys (agency:incident_id) of the calls and dead letters the database holds for an agency."""
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "select incident_id as id from calls where agency = $1 union "
-            "select record_id from dead_letters where agency = $1 and record_id is not null", agency)
-    except asyncpg.UndefinedTableError:
-        return set()  # not migrated yet: nothing stored
-    finally:
-        await conn.close()
-    return {event_key(agency, r["id"]) for r in rows}
-
-
 async def produce(items: list[ReplayItem], *, bootstrap: str, topic: str, speed: float | None,
                   chunk: int = 2000, on_progress: Callable[[int], None] = lambda n: None) -> int:
     """Send the items in order (at ``speed``× real time, or as fast as possible), each chunk

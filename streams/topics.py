@@ -82,3 +82,19 @@ async def ensure_topics(bootstrap: str, names: list[str], num_partitions: int) -
         raise StreamError(f"could not create topics on {bootstrap}: {exc}") from exc
     finally:
         await admin.close()
+
+
+async def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
+    """True when the broker answers a metadata request."""
+    import asyncio
+
+    from aiokafka import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
+        return False
+    finally:
+        await client.close()

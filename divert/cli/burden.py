@@ -2,64 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import json
 import math
-import re
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from divert.exceptions import ConfigError
-from divert.settings import services
-
-_DURATION = re.compile(r"^(\d+)\s*([dhw])$")
-
-
-def parse_window(text: str | None) -> timedelta | None:
-    """'90d', '12h', '2w' → timedelta; 'all' or None → one window over the whole span.
-
-    >>> parse_window("90d"), parse_window("all")
-    (datetime.timedelta(days=90), None)
-    """
-    if text is None or text == "all":
-        return None
-    m = _DURATION.match(text.strip())
-    if not m or int(m[1]) == 0:
-        raise ConfigError(f"window {text!r}: expected a positive duration such as 90d, 12h or 2w, or 'all'")
-    n, unit = int(m[1]), m[2]
-    return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else timedelta(weeks=n)
-
-
-def local_time(text: str | None, tz: str) -> datetime | None:
-    """ISO date/time; without an offset it is the city's local time.
-
-    >>> local_time("2010-01-01", "America/Los_Angeles").isoformat()
-    '2010-01-01T08:00:00+00:00'
-    """
-    if text is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"{text!r} is not an ISO date or time (e.g. 2019-01-01 or 2019-01-01T06:00)") from exc
-    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(UTC)
-
-
-def city_timezone(city: str) -> str:
-    from divert.adapters import available_cities, load_adapter
-    from divert.adapters.crime import available_crime_cities, load_crime_adapter
-
-    if city in available_cities():
-        return load_adapter(city).mapping.timezone
-    if city in available_crime_cities():
-        return load_crime_adapter(city).mapping.timezone
-    raise ConfigError(f"no mapping for city {city!r} in reference/cities/ or reference/crime/")
+from divert.periods import city_timezone, local_span, parse_window
 
 
 def load_harm(path: Path | None, city: str) -> tuple[dict[str, float] | None, float, str]:
@@ -84,46 +35,6 @@ def load_harm(path: Path | None, city: str) -> tuple[dict[str, float] | None, fl
         if m.harm_weights:
             return dict(m.harm_weights), m.harm_default, m.harm_source or f"reference/crime/{city}.yaml"
     return None, 1.0, ""
-
-
-async def fetch_divergence(dsn: str, agency: str, layer: str, start: datetime | None, end: datetime | None,
-                           width: timedelta | None, step: timedelta | None, harm: dict | None,
-                           harm_default: float, include_arrests: bool, restrict: str):
-    """The rows of area_divergence, the span used, events with no area in the layer, and
-    officer-activity subject records (for the disparity section)."""
-    import asyncpg
-    import pandas as pd
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        if start is None or end is None:
-            lo, hi = await conn.fetchrow(
-                "select min(occurred_at), max(occurred_at) from enforcement_events where agency = $1", agency)
-            if lo is None:
-                raise ConfigError(f"no officer-initiated events stored for agency {agency!r}: "
-                                  "replay its calls through the worker first")
-            start = start or lo
-            end = end or hi + timedelta(microseconds=1)
-        rows = await conn.fetch(
-            "select * from area_divergence($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
-            agency, layer, start, end, width, step, json.dumps(harm) if harm else None, harm_default,
-            include_arrests, restrict)
-        unplaced = await conn.fetchval(
-            "select count(*) from enforcement_events where agency = $1 and occurred_at >= $2 "
-            "and occurred_at < $3 and coalesce(areas ->> $4, '') = ''", agency, start, end, layer)
-        subjects = await conn.fetch(
-            "select subject_race, subject_ethnicity, outcomes from officer_activity where agency = $1 "
-            "and occurred_at >= $2 and occurred_at < $3", agency, start, end)
-    finally:
-        await conn.close()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=[
-        "window_start", "window_end", "area", "enforcement", "crime", "crime_variance",
-        "enforcement_share", "crime_share", "lq", "dissimilarity"])
-    from divert.adapters import not_places
-
-    # the core recomputes shares from the counts, so areas that name no place leave the totals too
-    frame = frame[~frame["area"].isin(not_places(agency, layer))]
-    return frame, start, end, unplaced, subjects
 
 
 def load_group_population(path: Path | None) -> dict[str, float] | None:
@@ -184,6 +95,8 @@ def command(city, window, step, layer, start, end, restrict, harm_path, populati
     area is not ranked first on a handful of events, and the dissimilarity index D. The
     figures describe where enforcement and reported crime coincide or diverge, not why.
     """
+    from consumers.db.connection import query
+    from consumers.db.sources.burden import fetch_divergence
     from divert.burden import load_population
 
     if (offences := enforcement_offences_of(city)) is not None:
@@ -192,15 +105,12 @@ def command(city, window, step, layer, start, end, restrict, harm_path, populati
     width, step_td = parse_window(window), parse_window(step) if step else None
     if width and step_td and (width % step_td):
         raise ConfigError(f"--window {window} must be a whole multiple of --step {step}")
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
-    if start_t and end_t and start_t >= end_t:
-        raise ConfigError(f"--from {start} is not before --to {end}")
+    start_t, end_t = local_span(start, end, tz)
     harm, harm_default, harm_source = load_harm(harm_path, city)
     population = _read_population(load_population, city, layer, population_path)
     group_population = load_group_population(group_population_path)
-    frame, start_t, end_t, unplaced, subjects = asyncio.run(fetch_divergence(
-        services().database_url, city, layer, start_t, end_t, width, step_td, harm, harm_default,
-        include_arrests, restrict))
+    frame, start_t, end_t, unplaced, subjects = query(
+        fetch_divergence, city, layer, start_t, end_t, width, step_td, harm, harm_default, include_arrests, restrict)
     render(frame, city=city, layer=layer, tz=tz, start=start_t, end=end_t, restrict=restrict,
            harm_source=harm_source if harm else "", population=population, unplaced=unplaced,
            subjects=subjects, group_population=group_population, crime_threshold=crime_threshold,
@@ -315,52 +225,18 @@ def enforcement_offences_of(city: str):
     return (list(m.enforcement_offenses), dict(m.not_ranked)) if m.enforcement_offenses else None
 
 
-async def fetch_crime_enforcement(dsn: str, agency: str, layer: str, start, end, offences, not_ranked):
-    """Counts per area (area_crime_enforcement), survey measures over the span, and the stored span."""
-    import asyncpg
-
-    from divert.surveys.measures import Measure, over_window
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        if start is None or end is None:
-            lo, hi = await conn.fetchrow(
-                "select min(occurred_at), max(occurred_at) from crime_reports where agency = $1", agency)
-            if lo is None:
-                raise ConfigError(f"no crime reports stored for {agency!r}: run `divert load --city {agency}` first")
-            start, end = start or lo, end or hi + timedelta(microseconds=1)
-        rows = await conn.fetch("select * from area_crime_enforcement($1, $2, $3, $4, $5, $6)",
-                                agency, layer, start, end, offences, not_ranked)
-        survey_rows = await conn.fetch(
-            "select * from survey_measures where agency = $1 and layer = $2 and period_start < $4 "
-            "and period_end > $3 and estimate is not null", agency, layer, start, end)
-    finally:
-        await conn.close()
-    counts = {r["area"]: dict(r) for r in rows}
-    measures = [Measure(**{k: r[k] for k in Measure.__dataclass_fields__}) for r in survey_rows]
-    survey: dict[str, dict[str, float]] = {}
-    periods: dict[str, int] = {}
-    for measure, _, area, value, k in over_window(measures, start, end):
-        if area in not_ranked:
-            continue
-        survey.setdefault(measure, {})[area] = value
-        periods[measure] = max(periods.get(measure, 0), k)
-    notes = sorted({(m.survey, m.note) for m in measures})
-    return counts, survey, periods, notes, start, end
-
-
 def crime_enforcement(city, layer, start, end, population_path, fmt, offences_and_excluded) -> None:
+    from consumers.db.connection import query
+    from consumers.db.sources.burden import fetch_crime_enforcement
     from divert.burden import crime_enforcement_voices, load_population
     from divert.surveys.association import association
 
     offences, not_ranked = offences_and_excluded
     tz = city_timezone(city)
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
-    if start_t and end_t and start_t >= end_t:
-        raise ConfigError(f"--from {start} is not before --to {end}")
+    start_t, end_t = local_span(start, end, tz)
     excluded = not_ranked.get(layer, [])
-    counts, survey, periods, notes, start_t, end_t = asyncio.run(fetch_crime_enforcement(
-        services().database_url, city, layer, start_t, end_t, offences, excluded))
+    counts, survey, periods, notes, start_t, end_t = query(
+        fetch_crime_enforcement, city, layer, start_t, end_t, offences, excluded)
     population = _read_population(load_population, city, layer, population_path)
     voices = crime_enforcement_voices(counts, population=population, survey=survey)
     ranks = {m: list(vals.values()) for m, vals in survey.items()}

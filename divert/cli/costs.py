@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
-from divert.exceptions import ConfigError, DivertError
-
-
-async def _connect():
-    import asyncpg
-
-    from divert.settings import services
-
-    try:
-        return await asyncpg.connect(services().database_url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DivertError(f"cannot connect to the database: {exc}") from exc
+from divert.exceptions import ConfigError
 
 
 @click.group("costs", invoke_without_command=True)
@@ -47,26 +34,16 @@ def command(ctx, city, start, end, fmt, model_path) -> None:
         return
     if not city:
         raise click.UsageError("--city is required (e.g. divert costs --city seattle)")
-    from divert.cli.burden import city_timezone, local_time
+    from consumers.db.connection import query
+    from consumers.db.sources.costs import build_report
     from divert.costs.model import load_model
     from divert.costs.table import render_csv, render_text
+    from divert.periods import city_timezone, local_span
 
     tz = city_timezone(city)
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
-    if start_t and end_t and start_t >= end_t:
-        raise ConfigError(f"--from {start} is not before --to {end}")
+    start_t, end_t = local_span(start, end, tz)
     model = load_model(city, model_path)
-
-    async def go():
-        from divert.costs.source import build_report
-
-        conn = await _connect()
-        try:
-            return await build_report(conn, city, start_t, end_t, model, tz)
-        finally:
-            await conn.close()
-
-    report = asyncio.run(go())
+    report = query(build_report, city, start_t, end_t, model, tz)
     click.echo(render_csv(report) if fmt == "csv" else render_text(report), nl=fmt != "csv")
 
 
@@ -75,19 +52,12 @@ def command(ctx, city, start, end, fmt, model_path) -> None:
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False))
 def sync(city, model_path) -> None:
     """Store the city's cost model in the database, so the dashboards show police hours and dollars."""
+    from consumers.db.connection import query
+    from consumers.db.sources.costs import sync_model
     from divert.costs.model import load_model
-    from divert.costs.source import sync_model
 
     model = load_model(city, model_path)
-
-    async def go():
-        conn = await _connect()
-        try:
-            return await sync_model(conn, model)
-        finally:
-            await conn.close()
-
-    n = asyncio.run(go())
+    n = query(sync_model, model)
     r = model.police_unit_hour.rate
     click.echo(f"{model.version}: police unit-hour ${r.low:,.2f} / ${r.central:,.2f} / ${r.high:,.2f} "
                f"(low / central / high), {n} assumed on-scene rows, {len(model.alternatives)} alternative(s) stored")

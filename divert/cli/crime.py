@@ -80,8 +80,8 @@ def load(city: str, input_path: Path | None) -> None:
 
     The same writers as `divert load`: a row the database refuses becomes a dead letter with
     the database's reason, and the rest are stored."""
+    from consumers.db.history import run_load
     from divert.adapters.crime import available_crime_cities
-    from divert.cli.load import run_load
 
     if city not in available_crime_cities():
         raise ConfigError(f"no crime mapping for {city!r}: reference/crime/{city}.yaml")

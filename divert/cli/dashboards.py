@@ -59,18 +59,15 @@ def _database_url(required: bool) -> str | None:
 
 
 async def _explain(dsn, boards, sources):
-    import asyncpg
-
-    from divert.dashboards.live import explain_all
+    from consumers.db.connection import connect
+    from consumers.db.sources.dashboards import explain_all
+    from consumers.exceptions import DatabaseUnavailable
 
     try:
-        conn = await asyncpg.connect(dsn, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DashboardsInvalid(f"cannot connect to the database to EXPLAIN the queries: {exc}") from exc
-    try:
-        return await explain_all(conn, boards, sources)
-    finally:
-        await conn.close()
+        async with connect(dsn) as conn:
+            return await explain_all(conn, boards, sources)
+    except DatabaseUnavailable as exc:
+        raise DashboardsInvalid(f"{exc} (needed to EXPLAIN the queries)") from exc
 
 
 @command.command("push")
@@ -79,9 +76,9 @@ async def _explain(dsn, boards, sources):
 @click.option("--skip-check", is_flag=True, help="push even if `divert dashboards check` finds problems")
 def push(url: str, token: str | None, skip_check: bool) -> None:
     """Publish every dashboard into Grafana's 'divert' folder (overwriting earlier versions)."""
+    from consumers.grafana import publish
     from divert.dashboards.check import check_all
     from divert.dashboards.model import load_dashboards
-    from divert.dashboards.publish import publish
 
     if not skip_check and (findings := check_all()):
         for finding in findings:

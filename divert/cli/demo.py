@@ -105,8 +105,9 @@ def _watch(database_url: str, agency: str, layer: str, replay, worker, logs: Pat
     stored totals have stopped moving."""
     from rich.live import Live
 
-    from consumers.db.live import snapshot
-    from consumers.exceptions import SinkUnavailable
+    from consumers.db.connection import query
+    from consumers.db.sources.live_view import snapshot
+    from consumers.exceptions import DatabaseUnavailable
     from divert.adapters import not_places
 
     skip = not_places(agency, layer)
@@ -114,12 +115,8 @@ def _watch(database_url: str, agency: str, layer: str, replay, worker, logs: Pat
     with Live(refresh_per_second=2) as live:
         while True:
             try:
-                snap = asyncio.run(snapshot(database_url, agency, layer, not_places=skip))
-            except SinkUnavailable:
-                snap = None
-            except Exception as exc:  # noqa: BLE001 - tables not migrated yet by the worker
-                if "does not exist" not in str(exc):
-                    raise
+                snap = query(snapshot, agency, layer, not_places=skip, url=database_url)
+            except DatabaseUnavailable:
                 snap = None
             if snap:
                 live.update(_render(snap, agency, layer, replay.poll() is None))

@@ -64,19 +64,12 @@ def command(program_name, outcome, method, output, placebo_runs, displacement, s
 
 
 async def _evaluate(name, outcome, method, placebo_runs, displacement, since, end, intended, store):
-    import asyncpg
-
+    from consumers.db.connection import connect
+    from consumers.db.sources.evaluation import evaluate_program, load_program, store_evaluation
     from divert.adapters import load_adapter
     from divert.evaluation.report import summary
-    from divert.evaluation.source import evaluate_program, load_program, store_evaluation
-    from divert.exceptions import DivertError
-    from divert.settings import services
 
-    try:
-        conn = await asyncpg.connect(services().database_url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DivertError(f"cannot connect to the database: {exc}") from exc
-    try:
+    async with connect() as conn:
         timezone = load_adapter((await load_program(conn, name)).agency).mapping.timezone
         result = await evaluate_program(conn, name, outcome, timezone, method=method, placebo_runs=placebo_runs,
                                         displacement=displacement, since=since, end=end, intended=intended)
@@ -86,5 +79,3 @@ async def _evaluate(name, outcome, method, placebo_runs, displacement, since, en
         elif store:
             text.append("Not stored for the program dashboard: the effect is withheld.")
         return result, text
-    finally:
-        await conn.close()

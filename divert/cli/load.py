@@ -3,177 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import click
 
-from divert.exceptions import ConfigError
 from divert.settings import services
-
-
-@dataclass
-class LoadTotals:
-    rows: int = 0
-    calls: int = 0
-    activities: int = 0
-    crime_reports: int = 0
-    dead_letters: int = 0
-    refused: int = 0
-    survey_measures: int = 0
-    surveys: list[str] = field(default_factory=list)
-    skipped_unreadable_time: int = 0
-    seconds: float = 0.0
-
-
-class _Writers:
-    """The store hop's table sinks over one pool: a batch the database refuses is written one
-    record at a time and the refused records become dead letters with the database's reason,
-    exactly as in the stream."""
-
-    def __init__(self, database_url: str):
-        from consumers.db.sink import Database, sink_for
-
-        self.database = Database(database_url, max_size=2)
-        self.sinks = {t: sink_for(self.database, t)
-                      for t in ("calls", "officer_activity", "crime_reports", "dead_letters")}
-
-    async def write(self, batch, totals: LoadTotals) -> None:
-        from divert.deadletter import dead_letter
-        from divert.exceptions import InvalidRecord
-        from schemas import encode
-
-        letters = list(batch.dead_letters)
-        for table, records in (("calls", batch.calls), ("officer_activity", batch.activities),
-                               ("crime_reports", batch.crime_reports)):
-            if not records:
-                continue
-            sink = self.sinks[table]
-            sink.add(records)
-            await sink.flush()
-            for record, why in sink.take_rejected():
-                totals.refused += 1
-                letters.append(dead_letter(encode(record), source_topic=batch.source, agency=None,
-                                           error=InvalidRecord("refused_by_database", detail=why)))
-        if letters:
-            self.sinks["dead_letters"].add(letters)
-            await self.sinks["dead_letters"].flush()
-        totals.rows += batch.rows
-        totals.calls += len(batch.calls)
-        totals.activities += len(batch.activities)
-        totals.crime_reports += len(batch.crime_reports)
-        totals.dead_letters += len(letters)
-
-    async def close(self) -> None:
-        await self.database.close()
-
-
-_SURVEY_COLUMNS = ("survey", "agency", "item", "measure", "layer", "area", "period_start", "period_end",
-                   "estimate", "scale", "moe", "n", "n_effective", "suppressed", "note")
-
-
-async def write_survey_measures(conn, measures) -> int:
-    """Upsert survey measures on (survey, item, layer, area, period); unchanged rows stay as they are."""
-    if not measures:
-        return 0
-    rows = [tuple(getattr(m, c) for c in _SURVEY_COLUMNS) for m in measures]
-    cols = list(zip(*rows, strict=True))
-    types = ("text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "float8", "text",
-             "float8", "int", "float8", "text", "text")
-    names = ", ".join(_SURVEY_COLUMNS)
-    arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, 1))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _SURVEY_COLUMNS[3:] if c not in ("period_start", "period_end"))
-    changed = " or ".join(f"survey_measures.{c} is distinct from excluded.{c}" for c in _SURVEY_COLUMNS[3:]
-                          if c not in ("layer", "area", "period_start", "period_end"))
-    await conn.execute(
-        f"insert into survey_measures ({names}) select * from unnest({arrays}) "
-        f"on conflict (survey, item, layer, area, period_start, period_end) do update set {updates}, "
-        f"loaded_at = now() where {changed}", *[list(c) for c in cols])
-    return len(rows)
-
-
-def plan_sources(city: str):
-    """(CAD adapter or None, crime adapter or None, survey names) configured for the city."""
-    from divert.adapters import available_cities, load_adapter
-    from divert.adapters.crime import available_crime_cities, load_crime_adapter
-    from divert.surveys.mapping import surveys_for
-
-    cad = load_adapter(city) if city in available_cities() else None
-    crime = load_crime_adapter(city) if city in available_crime_cities() else None
-    surveys = surveys_for(city)
-    if cad is None and crime is None and not surveys:
-        raise ConfigError(f"nothing to load for {city!r}: no reference/cities/{city}.yaml, "
-                          f"reference/crime/{city}.yaml or survey mapping naming it")
-    return cad, crime, surveys
-
-
-async def run_load(database_url: str, city: str, *, start=None, end=None, batch_size: int = 5000,
-                   cad_input: Path | None = None, crime_input: Path | None = None,
-                   include: tuple[str, ...] = ("calls", "crime", "surveys"),
-                   progress=None) -> LoadTotals:
-    """Load everything configured for ``city`` (or the given files); return what was stored."""
-    import asyncpg
-
-    from consumers.db.migrate import migrate
-    from divert import load as core
-
-    cad, crime, surveys = plan_sources(city)
-    totals = LoadTotals()
-    t0 = time.perf_counter()
-    await migrate(database_url)
-    writers = _Writers(database_url)
-    skipped: list[int] = []
-    try:
-        jobs = []
-        if cad is not None and "calls" in include:
-            from divert.classify import Classifier
-            from divert.crosswalk import load_crosswalk
-            from divert.policy import load_policy
-
-            paths = [cad_input] if cad_input else cad.history_files()
-            classifier = Classifier(load_crosswalk(cad.agency), load_policy())
-            jobs.append((paths, core.cad_batches(cad, classifier, paths, start=start, end=end,
-                                                 size=batch_size, skipped=skipped)))
-        if crime is not None and "crime" in include:
-            paths = [crime_input] if crime_input else crime.history_files()
-            jobs.append((paths, core.crime_batches(crime, paths, start=start, end=end, size=batch_size)))
-        from divert.adapters.reader import reading
-
-        total_rows = 0
-        for paths, _ in jobs:
-            for p in paths:
-                with reading(p):  # a file cut short or unreadable: one line naming it
-                    total_rows += core.count_rows([p])
-        if progress:
-            progress.start(total_rows)
-        for _, batches in jobs:
-            for batch in batches:
-                await writers.write(batch, totals)
-                if progress:
-                    progress.advance(batch.rows)
-    finally:
-        await writers.close()
-    if "surveys" in include and surveys:
-        from divert.surveys.mapping import load_survey_mapping
-        from divert.surveys.measures import read_measures
-
-        conn = await asyncpg.connect(database_url)
-        try:
-            for name in surveys:
-                measures, _ = read_measures(*load_survey_mapping(name))
-                if start or end:
-                    measures = [m for m in measures if (not end or m.period_start < end)
-                                and (not start or m.period_end > start)]
-                async with conn.transaction():
-                    for i in range(0, len(measures), batch_size):
-                        totals.survey_measures += await write_survey_measures(conn, measures[i:i + batch_size])
-                totals.surveys.append(name)
-        finally:
-            await conn.close()
-    totals.skipped_unreadable_time = len(skipped)
-    totals.seconds = time.perf_counter() - t0
-    return totals
 
 
 class _RichProgress:
@@ -205,12 +38,10 @@ def command(city, start, end, only, batch_size, quiet) -> None:
     read are stored as dead letters (source file:<path>) with the reason."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from divert.cli.burden import city_timezone, local_time
+    from consumers.db.history import run_load
+    from divert.periods import city_timezone, local_span
 
-    tz = city_timezone(city) if not _survey_only(city) else "UTC"
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
-    if start_t and end_t and start_t >= end_t:
-        raise ConfigError(f"--from {start} is not before --to {end}")
+    start_t, end_t = local_span(start, end, city_timezone(city) if not _survey_only(city) else "UTC")
     include = tuple(only) or ("calls", "crime", "surveys")
     with Progress(TextColumn(f"load {city}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   disable=quiet) as progress:

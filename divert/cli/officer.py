@@ -2,39 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import sys
 
 import click
-
-from divert.exceptions import ConfigError
-from divert.settings import services
-
-
-async def fetch_summary(dsn: str, agency: str, start, end, by: str, layer: str, tz: str):
-    import asyncpg
-
-    from divert.officer_activity import SummaryRow
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        if start is None or end is None:
-            lo, hi = await conn.fetchrow("select min(received_at), max(received_at) from calls where agency = $1",
-                                         agency)
-            if lo is None:
-                raise ConfigError(f"no calls stored for agency {agency!r}: replay its calls through the worker first")
-            from datetime import timedelta
-
-            start, end = start or lo, end or hi + timedelta(microseconds=1)
-        rows = await conn.fetch("select * from officer_initiated_summary($1, $2, $3, $4, $5, $6)",
-                                agency, start, end, by, layer, tz)
-        day_only = await conn.fetchval(
-            "select count(*) from calls where agency = $1 and received_at >= $2 and received_at < $3 "
-            "and source = 'officer_initiated' and time_precision = 'day'", agency, start, end)
-    finally:
-        await conn.close()
-    return [SummaryRow(*r.values()) for r in rows], start, end, day_only
 
 
 @click.command("officer")
@@ -49,13 +20,14 @@ async def fetch_summary(dsn: str, agency: str, start, end, by: str, layer: str, 
 def command(city, start, end, by, layer, top, fmt) -> None:
     """Officer-initiated events: how many, what share of all police work (by count and by
     unit time on scene, where the city records it), by type, hour of week or area."""
-    from divert.cli.burden import city_timezone, local_time
+    from consumers.db.connection import query
+    from consumers.db.sources.officer import fetch_summary
     from divert.officer_activity import hour_of_week_label, summarize
+    from divert.periods import city_timezone, local_span
 
     tz = city_timezone(city)
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
-    rows, start_t, end_t, day_only = asyncio.run(
-        fetch_summary(services().database_url, city, start_t, end_t, by, layer, tz))
+    start_t, end_t = local_span(start, end, tz)
+    rows, start_t, end_t, day_only = query(fetch_summary, city, start_t, end_t, by, layer, tz)
     s = summarize(rows)
     label = hour_of_week_label if by == "hour" else (lambda g: g)
     if by == "hour":

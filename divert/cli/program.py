@@ -3,12 +3,11 @@ before/after is evaluated, with where they work and which routes they take."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import click
 
-from divert.exceptions import ConfigError, DivertError
+from divert.exceptions import ConfigError
 
 ROUTES = ("crisis", "navigator", "co_response", "police", "ems_fire", "officer_initiated", "admin")
 
@@ -25,24 +24,6 @@ def _timezone(city: str | None):
     from divert.adapters import load_adapter
 
     return ZoneInfo(load_adapter(city).mapping.timezone)
-
-
-async def _run(fn, *args):
-    import asyncpg
-
-    from divert.settings import services
-
-    dsn = services().database_url
-    try:
-        conn = await asyncpg.connect(dsn, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DivertError(f"cannot connect to the database: {exc}") from exc
-    try:
-        return await fn(conn, *args)
-    except asyncpg.UndefinedColumnError as exc:
-        raise DivertError(f"the database schema is out of date ({exc}): run `divert db migrate`") from exc
-    finally:
-        await conn.close()
 
 
 @click.group("program")
@@ -73,27 +54,11 @@ def add(name, start, areas, layer, routes, city, description) -> None:
         raise ConfigError("--areas: name at least one area")
     start_at = day.replace(tzinfo=_timezone(city))
 
-    async def insert(conn):
-        import asyncpg
+    from consumers.db.connection import query
+    from consumers.db.sources.programs import add_program
 
-        from divert.adapters import not_places
-
-        if city:
-            known = await conn.fetch("select distinct area from call_areas where agency = $1 and layer = $2",
-                                     city, layer)
-            names = {r["area"] for r in known}
-            if names and (missing := [a for a in area_list if a not in names]):
-                raise ConfigError(f"--areas: {missing} not found in layer {layer!r} of {city} "
-                                  f"(known: {', '.join(sorted(names)[:40])})")
-        try:
-            await conn.execute(
-                "insert into programs (name, agency, description, start, areas, routes, area_layer, not_compared) "
-                "values ($1, $2, $3, $4, $5, $6, $7, $8)", name, city, description, start_at, area_list,
-                route_list, layer, sorted(not_places(city, layer)) if city else [])
-        except asyncpg.UniqueViolationError:
-            raise ConfigError(f"a program named {name!r} exists: remove it first or pick another name") from None
-
-    asyncio.run(_run(insert))
+    query(add_program, name=name, city=city, description=description, start=start_at, areas=area_list,
+          routes=route_list, layer=layer)
     click.echo(f"program {name!r}: {layer} {', '.join(area_list)}, routes {', '.join(route_list)}, "
                f"from {start_at.isoformat()}")
 
@@ -103,12 +68,10 @@ def add(name, start, areas, layer, routes, city, description) -> None:
 def list_(city) -> None:
     """List the programs."""
 
-    async def fetch(conn):
-        return await conn.fetch(
-            "select name, agency, start, area_layer, areas, routes, description from programs "
-            "where $1::text is null or agency = $1 order by start", city)
+    from consumers.db.connection import query
+    from consumers.db.sources.programs import list_programs
 
-    rows = asyncio.run(_run(fetch))
+    rows = query(list_programs, city)
     if not rows:
         click.echo("no programs: add one with `divert program add`")
     for r in rows:
@@ -125,10 +88,9 @@ list_.name = "list"
 def remove(name) -> None:
     """Remove a program (and its stored evaluations)."""
 
-    async def delete(conn):
-        return await conn.execute("delete from programs where name = $1", name)
+    from consumers.db.connection import query
+    from consumers.db.sources.programs import remove_program
 
-    status = asyncio.run(_run(delete))
-    if status.endswith(" 0"):
+    if not query(remove_program, name):
         raise ConfigError(f"no program named {name!r} (see `divert program list`)")
     click.echo(f"removed program {name!r}")

@@ -53,6 +53,8 @@ def command(city, input_path, speed, start, end, restart, quiet) -> None:
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from consumers.db.connection import query
+    from consumers.db.sources.replay import stored_keys
     from divert.adapters import load_adapter
     from streams import replay
     from streams.topics import Topics, ensure_topics
@@ -65,7 +67,7 @@ def command(city, input_path, speed, start, end, restart, quiet) -> None:
     svc = services()
     items = the_plan.items
     if not restart:
-        items = replay.without_stored(items, asyncio.run(replay.stored_keys(svc.database_url, adapter.agency)))
+        items = replay.without_stored(items, query(stored_keys, adapter.agency, url=svc.database_url))
     topics = Topics.from_env()
     topic = topics.raw(city)
     asyncio.run(ensure_topics(svc.kafka_bootstrap, topics.all([city]), topics.partitions))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -25,32 +24,24 @@ def command(city, program_name, output, start, end, layer, teams, method) -> Non
     """Demand by route and source, eligible shares at both stages, police hours and cost, the
     burden map (with survey layers where a survey exists), what a team of the proposed size would
     absorb, and the program's evaluation — every number with its source and policy version."""
-    from divert.cli.burden import city_timezone, local_time
-    from divert.cli.costs import _connect
+    from consumers.db.connection import query
+    from consumers.db.sources.report import burden_layer, gather
     from divert.costs.model import load_model
+    from divert.periods import city_timezone, local_span
     from divert.report.council import render
-    from divert.report.source import gather
 
     if teams < 1:
         raise ConfigError("--teams must be at least 1")
     tz = city_timezone(city)
     model = load_model(city)
-    start_t, end_t = local_time(start, tz), local_time(end, tz)
+    start_t, end_t = local_span(start, end, tz)
 
-    async def go():
-        conn = await _connect()
-        try:
-            chosen = layer
-            if chosen is None:
-                have = {r[0] for r in await conn.fetch(
-                    "select distinct layer from call_areas where agency = $1", city)}
-                chosen = next((x for x in ("beat", "district", "substation") if x in have), None)
-            return await gather(conn, city, start=start_t, end=end_t, model=model, timezone=tz, layer=chosen,
-                                teams=teams, program=program_name, method=method)
-        finally:
-            await conn.close()
+    async def read(conn):
+        return await gather(conn, city, start=start_t, end=end_t, model=model, timezone=tz,
+                            layer=layer or await burden_layer(conn, city), teams=teams, program=program_name,
+                            method=method)
 
-    data = asyncio.run(go())
+    data = query(read)
     output = output or Path(f"{city}-council-report.html")
     output.write_text(render(data), encoding="utf-8")
     click.echo(f"report: {output} ({data.costs.calls:,} calls, policy {', '.join(data.policy_versions)}, "

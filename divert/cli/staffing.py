@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from pathlib import Path
 
 import click
 
-from divert.exceptions import ConfigError, DivertError
+from divert.exceptions import ConfigError
 
 # minutes a team is busy per call when the city's data cannot tell (travel, on scene, wrap-up);
 # an assumption to replace with the team's own figure (--service-minutes)
@@ -36,12 +35,14 @@ def command(city, route, target_minutes, target_share, service_minutes, travel_m
     Demand is the calls the policy routes to ROUTE, per hour of week, averaged over the days the
     city published (sampled cities: per day with data).
     """
+    from consumers.db.connection import query
+    from consumers.db.sources.staffing import eligible_demand
     from divert.staffing import DAYS, staffing_plan
 
     service = service_minutes or DEFAULT_SERVICE_MINUTES[route]
     if not 0 < target_share < 1:
         raise ConfigError("--target-share must be between 0 and 1 (e.g. 0.8)")
-    arrivals, measured_police, days, version = asyncio.run(_demand(city, route))
+    arrivals, measured_police, days, version = query(eligible_demand, city, route)
     police = police_minutes if police_minutes is not None else measured_police
     plan = staffing_plan(arrivals, service_minutes=service, target_minutes=target_minutes,
                          target_share=target_share, travel_minutes=travel_minutes,
@@ -74,53 +75,3 @@ def command(city, route, target_minutes, target_share, service_minutes, travel_m
                             round(p.service_level, 4),
                             "" if p.police_unit_hours_freed is None else round(p.police_unit_hours_freed, 4), version])
         click.echo(f"written: {output}")
-
-
-async def _demand(city: str, route: str):
-    import asyncpg
-    import pandas as pd
-
-    from divert.adapters import load_adapter
-    from divert.evaluation.panel import observed_days
-    from divert.settings import services
-
-    tz = load_adapter(city).mapping.timezone
-    try:
-        conn = await asyncpg.connect(services().database_url, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DivertError(f"cannot connect to the database: {exc}") from exc
-    try:
-        day_rows = await conn.fetch(
-            "select (received_at at time zone $2)::date as day, count(*) as calls from call_areas "
-            "where agency = $1 and layer = 'city' group by 1", city, tz)
-        if not day_rows:
-            raise ConfigError(f"no stored calls for {city}: replay its history first")
-        days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in day_rows}))
-        per_weekday = pd.Series(days.day_of_week).value_counts().to_dict()
-        rows = await conn.fetch(
-            "select (received_at at time zone $2)::date as day,"
-            "       extract(hour from received_at at time zone $2)::int as hour, count(*) as calls,"
-            "       avg(extract(epoch from cleared_at - arrived_at) / 60 * coalesce(units, 1))"
-            "           filter (where cleared_at >= arrived_at) as unit_minutes,"
-            "       count(*) filter (where cleared_at >= arrived_at) as timed"
-            "  from call_areas where agency = $1 and layer = 'city' and route = $3 and eligible"
-            "   and source <> 'officer_initiated' and time_precision = 'second' group by 1, 2", city, tz, route)
-        versions = [r[0] for r in await conn.fetch(
-            "select distinct policy_version from call_areas where agency = $1 and layer = 'city' and route = $2",
-            city, route)]
-    finally:
-        await conn.close()
-    observed = set(days)
-    arrivals: dict[int, float] = {}
-    minutes, timed = 0.0, 0
-    for r in rows:
-        day = pd.Timestamp(r["day"])
-        if day not in observed:
-            continue
-        hour = day.day_of_week * 24 + r["hour"]
-        arrivals[hour] = arrivals.get(hour, 0.0) + r["calls"] / per_weekday[day.day_of_week]
-        if r["timed"]:
-            minutes += r["unit_minutes"] * r["timed"]
-            timed += r["timed"]
-    police = minutes / timed if timed else None
-    return arrivals, police, len(days), ", ".join(sorted(versions)) or "none"

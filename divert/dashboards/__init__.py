@@ -7,5 +7,5 @@ Grafana does, check them, publish them.
 * :mod:`divert.dashboards.model` — the dashboards, their panels' queries and variables, and the
   provisioned data sources, read from ``dashboards/`` (pure, reads files);
 * :mod:`divert.dashboards.check` — structural checks that need no database (pure);
-* :mod:`divert.dashboards.publish` — pushes the dashboards to a running Grafana (HTTP).
+* :mod:`consumers.grafana` — pushes the dashboards to a running Grafana (HTTP).
 """

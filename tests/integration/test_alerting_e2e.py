@@ -230,7 +230,7 @@ def test_planted_spike_pages_the_managers(tmp_path, service_env, db_dsn, webhook
 
         # after a restart the detector is rebuilt from the stored calls: it reaches the state the
         # live worker had (same series, same figures for the last window both have closed)
-        from streams.spikes import rebuild_from_database
+        from consumers.db.sources.spikes import rebuild_from_database
 
         live, late, closed_until = {}, 0, None
         for family in text_string_to_metric_families(metrics_text):

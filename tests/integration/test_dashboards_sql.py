@@ -25,7 +25,7 @@ from divert.adapters import load_adapter
 from divert.classify import Classifier
 from divert.crosswalk import load_crosswalk
 from divert.dashboards.check import expand_query
-from divert.dashboards.live import resolve_variables
+from consumers.db.sources.dashboards import resolve_variables
 from divert.dashboards.macros import ALL, TimeRange
 from divert.dashboards.model import load_dashboards, load_datasources, relative_range
 from divert.exceptions import InvalidRecord
@@ -79,7 +79,7 @@ async def seed_alert_and_program(dsn: str, seeded: dict) -> None:
     from divert.evaluation import evaluate
     from divert.evaluation.outcomes import describe
     from divert.evaluation.report import EvaluationResult, summary
-    from divert.evaluation.source import load_panel, load_program, store_evaluation
+    from consumers.db.sources.evaluation import load_panel, load_program, store_evaluation
 
     conn = await asyncpg.connect(dsn)
     try:

@@ -161,7 +161,7 @@ async def test_a_dead_letter_the_database_refuses_is_stored_reduced(db_dsn):
 async def test_the_live_view_leaves_out_areas_that_name_no_place(db_dsn):
     """The live view's divergence ranking: an area the mapping marks non_geographic is neither
     ranked nor counted in the totals the shares come from."""
-    from consumers.db.live import snapshot
+    from consumers.db.sources.live_view import snapshot
     from divert.adapters import not_places
 
     assert "SAPD OUTSIDE AREA" in not_places("san_antonio", "substation")
@@ -175,9 +175,10 @@ async def test_the_live_view_leaves_out_areas_that_name_no_place(db_dsn):
                                      areas={"substation": area}))
     try:
         await write_calls(conn, calls)
+        every = await snapshot(conn, "san_antonio", "substation")
+        places = await snapshot(conn, "san_antonio", "substation",
+                                not_places=not_places("san_antonio", "substation"))
     finally:
         await conn.close()
-    every = await snapshot(db_dsn, "san_antonio", "substation")
-    places = await snapshot(db_dsn, "san_antonio", "substation", not_places=not_places("san_antonio", "substation"))
     assert "SAPD OUTSIDE AREA" in {a for a, *_ in every.divergent_areas}
     assert {a for a, *_ in places.divergent_areas} == {"NORTH", "WEST"}

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from consumers.db.writer import is_unavailable
-from consumers.exceptions import SinkUnavailable
-
 
 @dataclass
 class Snapshot:
@@ -57,29 +54,24 @@ from alerts where agency = $1 order by alert_id, window_start desc, state desc  
 """
 
 
-async def snapshot(database_url: str, agency: str, layer: str, top: int = 5,
-                   not_places: frozenset[str] = frozenset()) -> Snapshot:
-    """What the live view shows; ``not_places``: the layer's values that name no place, left out
-    of the divergence ranking and its totals."""
-    try:
-        conn = await asyncpg.connect(database_url, timeout=5)
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise SinkUnavailable(f"cannot read the database: {exc}") from exc
-        raise
+async def snapshot(conn, agency: str, layer: str, top: int = 5,
+                   not_places: frozenset[str] = frozenset()) -> Snapshot | None:
+    """What the live view shows (None while the worker has not made the tables yet);
+    ``not_places``: the layer's values that name no place, left out of the divergence ranking
+    and its totals."""
     try:
         counts = await conn.fetchrow(_COUNTS, agency)
-        snap = Snapshot(
-            calls=counts["calls"], community_calls=counts["community"],
-            eligible_initial=counts["eligible_initial"], eligible=counts["eligible"],
-            policy_versions=sorted(counts["versions"]),
-            dead_letters=await conn.fetchval("select count(*) from dead_letters where agency = $1", agency),
-            by_route=[(r["route"], r["n"]) for r in await conn.fetch(_BY_ROUTE, agency)],
-            divergent_areas=[(r["area"], r["enforcement"], r["demand"], r["lq"])
-                             for r in await conn.fetch(_DIVERGENCE, agency, layer, top, sorted(not_places))],
-        )
-        snap.open_alerts = [(r["area"], r["route"], r["alert_id"], r["observed"], r["expected"])
-                            for r in await conn.fetch(_OPEN_ALERTS, agency) if r["state"] == "firing"]
-        return snap
-    finally:
-        await conn.close()
+    except asyncpg.UndefinedTableError:
+        return None
+    snap = Snapshot(
+        calls=counts["calls"], community_calls=counts["community"],
+        eligible_initial=counts["eligible_initial"], eligible=counts["eligible"],
+        policy_versions=sorted(counts["versions"]),
+        dead_letters=await conn.fetchval("select count(*) from dead_letters where agency = $1", agency),
+        by_route=[(r["route"], r["n"]) for r in await conn.fetch(_BY_ROUTE, agency)],
+        divergent_areas=[(r["area"], r["enforcement"], r["demand"], r["lq"])
+                         for r in await conn.fetch(_DIVERGENCE, agency, layer, top, sorted(not_places))],
+    )
+    snap.open_alerts = [(r["area"], r["route"], r["alert_id"], r["observed"], r["expected"])
+                        for r in await conn.fetch(_OPEN_ALERTS, agency) if r["state"] == "firing"]
+    return snap
