@@ -17,10 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from divert.costs.table import STAGE_TEXT, money  # noqa: E402
-from divert.evaluation.report import _CSS, _svg, display_name, esc, fetches_anything  # noqa: E402
-from divert.labels import area_name, route_name  # noqa: E402
+from divert.evaluation.report import _CSS, _svg, esc, fetches_anything  # noqa: E402
 from divert.report.data import CouncilData  # noqa: E402
-from divert.report.map import area_shapes, svg_map  # noqa: E402
 
 ROUTE_COLOURS = {"crisis": "#d9480f", "navigator": "#2b8a3e", "co_response": "#ae3ec9", "police": "#1f5fa8",
                  "officer_initiated": "#495057", "ems_fire": "#e8590c", "admin": "#adb5bd"}
@@ -60,26 +58,34 @@ def _cost_chart(d: CouncilData) -> str:
 
 
 def _burden_map(d: CouncilData) -> str:
-    """The city's areas, drawn from its boundary file and shaded by the burden measure; a sentence
-    when the city has no boundary file for the layer."""
-    city = display_name(d.city)
-    shapes = area_shapes(d.city, d.layer)
-    if not shapes:
-        return (f"<p>No boundary file of {esc(city)}'s {esc(d.layer)}s is available, so the areas are listed "
-                "below rather than mapped.</p>")
-    total_e = sum(b.enforcement for b in d.burden) or 1
-    total_c = sum(b.crime for b in d.burden) or 1
-    ratios = {b.area: (b.enforcement / total_e) / (b.crime / total_c) if b.crime else math.inf for b in d.burden}
-    known = {a for a, _ in shapes}
-    unmapped = sorted(b.area for b in d.burden if b.area not in known)
-    caption = (f"Colour: an area's share of the city's officer-initiated events ÷ its share of reported crime "
-               f"(red: more policing than its share of crime, blue: less). {len(ratios) - len(unmapped)} of "
-               f"{len(shapes)} {d.layer}s compared.")
-    out = f"<figure>{svg_map(shapes, ratios, {b.area: b.sentence for b in d.burden}, caption=caption)}</figure>"
-    if unmapped:
-        out += (f"<p class='small'>Not on the map (no boundary in the file, e.g. a newer {esc(d.layer)} code): "
-                f"{esc(', '.join(area_name(a) for a in unmapped))}.</p>")
-    return out
+    placed = [b for b in d.burden if b.lat is not None]
+    if not placed:
+        return ""
+    fig, ax = plt.subplots(figsize=(7, 6), dpi=100)
+    biggest = max(b.enforcement for b in placed) or 1
+    for kind in ("both", "policing", "crime", None):
+        pts = [b for b in placed if b.kind == kind]
+        if pts:
+            ax.scatter([b.lon for b in pts], [b.lat for b in pts], s=[30 + 400 * b.enforcement / biggest for b in pts],
+                       color=KIND_COLOURS[kind], alpha=0.75, edgecolor="black", linewidth=0.4,
+                       label={"both": "crime and policing", "policing": "policing untethered to crime",
+                              "crime": "crime", None: "neither"}[kind])
+    for b in placed:
+        ax.annotate(b.area, (b.lon, b.lat), fontsize=7, ha="center", va="center")
+    for layer in d.surveys:  # survey layers, when divert.surveys provides them: ringed by score
+        vals = getattr(layer, "values", {}) or {}
+        pts = [b for b in placed if b.area in vals]
+        if pts:
+            ax.scatter([b.lon for b in pts], [b.lat for b in pts], s=600, facecolors="none",
+                       edgecolors=plt.cm.viridis([float(vals[b.area]) for b in pts]), linewidth=1.5,
+                       label=f"survey: {getattr(layer, 'name', 'survey')}")
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_aspect(1 / max(0.2, math.cos(math.radians(placed[0].lat))), adjustable="datalim")
+    ax.set_title(f"Burden by {d.layer}: each area at the mean point of its calls; size = enforcement", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.2)
+    return _svg(fig)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
