@@ -190,6 +190,45 @@ class Classifier:
     def classify_many(self, events: Sequence[CadEvent]) -> list[ClassifiedCall]:
         return [self._build(ev, self._decide_event(ev)) for ev in events]
 
+    def classify_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Vectorized batch: CadEvent columns in (``initial_type`` required; ``final_type``,
+        ``priority``, ``source``, ``received_at``, ``time_precision``, ``areas`` optional), the
+        same columns out plus the classification. One decision per distinct key, broadcast back,
+        with the same time and area keys as :meth:`classify`."""
+        n = len(df)
+        keys = pd.DataFrame(index=df.index)
+        keys["initial_type"] = df["initial_type"].astype(object)
+        keys["final_type"] = df["final_type"].astype(object) if "final_type" in df else None
+        keys["priority"] = (df["priority"].fillna(_NO_PRIORITY).astype("int64") if "priority" in df
+                            else _NO_PRIORITY)
+        keys["source"] = df["source"].astype(object) if "source" in df else "911"
+        keys["how"] = keys["wd"] = -1
+        keys["areas"] = None
+        if not (self._hours or self._layers) or not n:
+            return _broadcast(df, keys, self)
+        # time and areas matter only where the call would go to a civilian team (see _decide_event)
+        first = _broadcast(df, keys, self)
+        civil = first["route"].isin(CIVILIAN_ROUTES).to_numpy()
+        if not civil.any():
+            return first
+        how = wd = None
+        if self._hours and "received_at" in df:
+            local = pd.to_datetime(df["received_at"], utc=True).dt.tz_convert(self._tz.key)
+            day = local.dt.day_of_week.to_numpy()
+            how = day * 24 + local.dt.hour.to_numpy()
+            if "time_precision" in df:
+                day_only = (df["time_precision"] == "day").to_numpy()
+                wd = np.where(day_only, day, -1)
+                how = np.where(day_only, -1, how)
+        if how is not None:
+            keys["how"] = np.where(civil, how, -1)
+        if wd is not None:
+            keys["wd"] = np.where(civil, wd, -1)
+        if self._layers and "areas" in df:
+            keys["areas"] = [self._area_key(a or {}) if c else None
+                             for a, c in zip(df["areas"], civil, strict=True)]
+        return _broadcast(df, keys, self)
+
     def _build(self, ev: CadEvent, d: Decision) -> ClassifiedCall:
         return ClassifiedCall(
             call=ev, apco_code=d.apco_code, crosswalk_confidence=d.confidence, route=d.route,
@@ -216,46 +255,13 @@ def classify_frame(df: pd.DataFrame, crosswalk: Crosswalk, policy: Policy,
     >>> out[["apco_code", "route", "eligible"]].values.tolist()
     [['WELFARE', 'crisis', True], ['ASSAULT', 'police', False], ['WELFARE', 'crisis', True]]
     """
-    clf = classifier or Classifier(crosswalk, policy)
-    n = len(df)
-    keys = pd.DataFrame(index=df.index)
-    keys["initial_type"] = df["initial_type"].astype(object)
-    keys["final_type"] = df["final_type"].astype(object) if "final_type" in df else None
-    keys["priority"] = (df["priority"].fillna(_NO_PRIORITY).astype("int64") if "priority" in df
-                        else _NO_PRIORITY)
-    keys["source"] = df["source"].astype(object) if "source" in df else "911"
-    keys["how"] = keys["wd"] = -1
-    keys["areas"] = None
-    if not (clf._hours or clf._layers) or not n:
-        return _broadcast(df, keys, clf, policy)
-    # time and areas matter only where the call would go to a civilian team (see _decide_event)
-    first = _broadcast(df, keys, clf, policy)
-    civil = first["route"].isin(CIVILIAN_ROUTES).to_numpy()
-    if not civil.any():
-        return first
-    how = wd = None
-    if clf._hours and "received_at" in df:
-        local = pd.to_datetime(df["received_at"], utc=True).dt.tz_convert(clf._tz.key)
-        day = local.dt.day_of_week.to_numpy()
-        how = day * 24 + local.dt.hour.to_numpy()
-        if "time_precision" in df:
-            day_only = (df["time_precision"] == "day").to_numpy()
-            wd = np.where(day_only, day, -1)
-            how = np.where(day_only, -1, how)
-    if how is not None:
-        keys["how"] = np.where(civil, how, -1)
-    if wd is not None:
-        keys["wd"] = np.where(civil, wd, -1)
-    if clf._layers and "areas" in df:
-        keys["areas"] = [clf._area_key(a or {}) if c else None
-                         for a, c in zip(df["areas"], civil, strict=True)]
-    return _broadcast(df, keys, clf, policy)
+    return (classifier or Classifier(crosswalk, policy)).classify_frame(df)
 
 
 _NO_PRIORITY = -(2**62)
 
 
-def _broadcast(df: pd.DataFrame, keys: pd.DataFrame, clf: Classifier, policy: Policy) -> pd.DataFrame:
+def _broadcast(df: pd.DataFrame, keys: pd.DataFrame, clf: Classifier) -> pd.DataFrame:
     """One decision per distinct key row, broadcast back to every row."""
     n = len(df)
     cols = list(keys.columns)
@@ -279,5 +285,5 @@ def _broadcast(df: pd.DataFrame, keys: pd.DataFrame, clf: Classifier, policy: Po
     for name in ("eligible_initial", "eligible"):
         out[name] = out[name].astype(bool)
     out["crosswalk_confidence"] = out["crosswalk_confidence"].astype(float)
-    out["policy_version"] = policy.version
+    out["policy_version"] = clf.policy.version
     return out
