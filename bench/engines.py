@@ -80,7 +80,7 @@ async def run_divert_ingest(args) -> None:
     from streams import ingest
     from streams.app import WorkerConfig, WorkerContext
     from streams.batch_consumer import BatchConsumer
-    from streams.sending import Outbox
+    from streams.outbox import Outbox
     from streams.topics import Topics
 
     source = args.source

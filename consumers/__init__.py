@@ -1,1 +1,2 @@
-"""Sinks and notifiers at the edge: the database writer, the alert notifier, metrics exposition."""
+"""The edges that write and read: the database (``consumers.db``: connections, every query and
+writer, migrations) and Grafana (``consumers.grafana``: publishing the dashboards)."""

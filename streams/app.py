@@ -105,7 +105,7 @@ def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
     from consumers.db.sink import Database
     from streams import ingest, store
     from streams.batch_consumer import BatchConsumer
-    from streams.sending import Outbox, OutboxService
+    from streams.outbox import Outbox, OutboxService
 
     config = ctx.config
 

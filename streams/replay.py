@@ -21,7 +21,7 @@ import msgspec
 
 from divert.exceptions import InvalidRecord
 from divert.ingest import event_key
-from streams.sending import Outbox, produce_all
+from streams.outbox import Outbox, produce_all
 
 _encode = msgspec.json.Encoder().encode
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -55,7 +55,7 @@ def replay(city: str, input_path: Path | None) -> None:
     """Produce every row as a CrimeReport to crime.reports (key agency:report_id); rows that
     cannot be read go to the dead-letter topic with the reason. The worker stores them."""
     from schemas import encode
-    from streams.sending import produce_all
+    from streams.outbox import produce_all
     from streams.topics import Topics, ensure_topics
 
     svc = services()

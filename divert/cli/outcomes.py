@@ -34,7 +34,7 @@ def _f(value, fmt: str) -> str:
 
 
 def format_report(result) -> str:
-    from divert.outcome_model import BASELINE, CANDIDATE
+    from divert.dispositions import BASELINE, CANDIDATE
 
     lines = [f"{result.city}: {result.labelled:,} calls with a labelled disposition "
              f"({result.unlabelled:,} others not learned from), {len(result.periods)} {result.period}"
@@ -86,7 +86,7 @@ def evaluate(city, period, path) -> None:
     """Prequential evaluation: AUC, Brier score and a reliability table per candidate
     (overall rate, per-type running rate, the shrunk type rate) and a verdict."""
     from divert.crosswalk import load_crosswalk
-    from divert.outcome_model import load_disposition_labels, prequential
+    from divert.dispositions import load_disposition_labels, prequential
 
     labels = load_disposition_labels(city)
     if labels.empty:

@@ -83,8 +83,8 @@ def test_chicago_load_burden_and_dashboard(service_env, db_dsn, shared_data, tmp
 
 
 async def _neighborhood_panels(dsn):
-    from divert.dashboards.check import expand_query
     from consumers.db.sources.dashboards import resolve_variables
+    from divert.dashboards.check import expand_query
     from divert.dashboards.macros import TimeRange
     from divert.dashboards.model import load_dashboards, load_datasources
 

@@ -20,12 +20,12 @@ import asyncpg
 import pytest
 
 from consumers.db.migrate import migrate
+from consumers.db.sources.dashboards import resolve_variables
 from consumers.db.writer import write_alerts, write_calls, write_officer_activity
 from divert.adapters import load_adapter
 from divert.classify import Classifier
 from divert.crosswalk import load_crosswalk
 from divert.dashboards.check import expand_query
-from consumers.db.sources.dashboards import resolve_variables
 from divert.dashboards.macros import ALL, TimeRange
 from divert.dashboards.model import load_dashboards, load_datasources, relative_range
 from divert.exceptions import InvalidRecord
@@ -76,10 +76,10 @@ async def seed_san_antonio(dsn: str, shared_data, every: int = EVERY) -> dict:
 async def seed_alert_and_program(dsn: str, seeded: dict) -> None:
     """A firing alert built from the real counts of the busiest district-day, and a program on a
     real substation with a stored evaluation (so the program dashboard has its lines)."""
+    from consumers.db.sources.evaluation import load_panel, load_program, store_evaluation
     from divert.evaluation import evaluate
     from divert.evaluation.outcomes import describe
     from divert.evaluation.report import EvaluationResult, summary
-    from consumers.db.sources.evaluation import load_panel, load_program, store_evaluation
 
     conn = await asyncpg.connect(dsn)
     try:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from divert.stack import free_port
 from schemas import decode_dead_letter
-from streams.sending import produce_all
+from streams.outbox import produce_all
 from tests.helpers import fresh_database, read_topic, running_worker, wait_for_rows
 from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
 

@@ -1,5 +1,5 @@
 """Migration 011 removes calls.no_police_action_score (issue 19: the score did not earn its
-place in the prequential evaluation, see divert/outcome_model.py), keeping every stored call."""
+place in the prequential evaluation, see divert/dispositions.py), keeping every stored call."""
 
 from __future__ import annotations
 

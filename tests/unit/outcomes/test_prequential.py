@@ -10,8 +10,7 @@ from click.testing import CliRunner
 
 from divert.cli import cli
 from divert.crosswalk import load_crosswalk
-from divert.exceptions import ConfigError
-from divert.outcome_model import (
+from divert.dispositions import (
     BASELINE,
     CANDIDATE,
     DispositionLabels,
@@ -24,6 +23,7 @@ from divert.outcome_model import (
     prequential,
     reliability,
 )
+from divert.exceptions import ConfigError
 from schemas.records import CadEvent
 
 LABELS = DispositionLabels("testville", frozenset({"ADVISED"}), frozenset({"ARREST"}))
@@ -114,9 +114,9 @@ def test_verdict_needs_clearly_better_than_the_type_rate():
 @pytest.mark.parametrize(("city", "period"), [("milwaukee", "day"), ("seattle", "month")])
 def test_on_real_dispositions_the_shrunk_rate_does_not_earn_its_place(city, period):
     """The figures the removal of the live score rests on (issue 19). If this fails, the
-    candidate has become clearly better: reconsider wiring it (see divert/outcome_model.py)."""
+    candidate has become clearly better: reconsider wiring it (see divert/dispositions.py)."""
     from divert.cli.outcomes import city_events
-    from divert.outcome_model import load_disposition_labels
+    from divert.dispositions import load_disposition_labels
 
     r = prequential(city_events(city), load_crosswalk(city), load_disposition_labels(city), period=period)
     rows = {x["candidate"]: x for x in r.rows(community_only=True)}

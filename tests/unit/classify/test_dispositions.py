@@ -9,8 +9,8 @@ import pytest
 
 from divert.classify import Classifier
 from divert.crosswalk import load_crosswalk
+from divert.dispositions import ShrunkTypeRate, load_disposition_labels
 from divert.exceptions import ConfigError
-from divert.outcome_model import ShrunkTypeRate, load_disposition_labels
 from divert.paths import REPO_ROOT
 from schemas.records import ClassifiedCall
 
