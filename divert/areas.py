@@ -40,10 +40,10 @@ from typing import Literal
 
 import msgspec
 import numpy as np
-import yaml
 
+from divert import reference
 from divert.exceptions import ConfigError
-from divert.paths import reference_dir, shared_data_dir
+from divert.paths import shared_data_dir
 
 Crs = Literal["EPSG:4326", "EPSG:3857"]
 Prefer = Literal["point", "agency"]
@@ -218,27 +218,19 @@ class AreaIndex:
 
 
 def areas_dir() -> Path:
-    return reference_dir() / "areas"
+    return reference.folder("areas")
 
 
 def load_area_config(name: str) -> AreaConfig:
     """``reference/areas/<name>.yaml`` parsed strictly; ConfigError names the file and key."""
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ConfigError(f"not an area configuration name: {name!r}")
-    path = areas_dir() / f"{name}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no area configuration {name!r}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        config = msgspec.convert(data, AreaConfig)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    if not config.layers:
-        raise ConfigError(f"{path}: key 'layers': needs at least one layer")
-    return config
+
+    def parse(data, origin: str) -> AreaConfig:
+        config = reference.convert(data, AreaConfig, origin)
+        if not config.layers:
+            raise ConfigError(f"{origin}: key 'layers': needs at least one layer")
+        return config
+
+    return reference.load("areas", name, parse, what="area configuration")
 
 
 _cache: dict[tuple[str, str, str], AreaIndex] = {}

@@ -57,12 +57,10 @@ def local_span(start: str | None, end: str | None, tz: str) -> tuple[datetime | 
 
 
 def city_timezone(city: str) -> str:
-    """The time zone of a city with a call mapping or a crime mapping."""
-    from divert.adapters import available_cities, load_adapter
-    from divert.adapters.crime import available_crime_cities, load_crime_adapter
+    """The time zone of a city with a call mapping or a crime mapping (declared once, there)."""
+    from divert import reference
 
-    if city in available_cities():
-        return load_adapter(city).mapping.timezone
-    if city in available_crime_cities():
-        return load_crime_adapter(city).mapping.timezone
-    raise ConfigError(f"no mapping for city {city!r} in reference/cities/ or reference/crime/")
+    zone = reference.city_timezone(city)
+    if zone is None:
+        raise ConfigError(f"no mapping for city {city!r} in reference/cities/ or reference/crime/")
+    return zone

@@ -166,20 +166,26 @@ class Policy:
     availability: Mapping[str, Availability]
     cities: Mapping[str, CityPolicy]
     path: str = "<memory>"
+    timezones: Mapping[str, str] = field(default_factory=dict)   # the city mappings' (one source)
 
     def route_for(self, code: str | None) -> str:
         return self.routes.get(code, self.default_route) if code else self.default_route
 
     def city(self, name: str) -> CityPolicy:
-        """The city's settings; a city not in the file gets UTC, no priority rule and the
-        routes' general availability."""
+        """The city's settings; a city not in the file gets its mapping's time zone (else UTC), no
+        priority rule and the routes' general availability."""
         if name in self.cities:
             return self.cities[name]
-        return CityPolicy(name=name, availability=dict(self.availability))
+        return CityPolicy(name=name, timezone=ZoneInfo(self.timezones.get(name, "UTC")),
+                          availability=dict(self.availability))
 
 
 def load_policy(path: Path | None = None) -> Policy:
-    """Load and check a policy file (default ``reference/policies/default.yaml``)."""
+    """Load and check a policy file (default ``reference/policies/default.yaml``). A city's time
+    zone comes from its mapping (reference/cities/ or reference/crime/); a policy that names
+    another one for the city is an error."""
+    from divert import reference
+
     path = Path(path) if path else reference_dir() / "policies" / "default.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -187,11 +193,14 @@ def load_policy(path: Path | None = None) -> Policy:
         raise ConfigError(f"{path}: policy file not found") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_policy(data, origin=str(path))
+    cities = {*reference.available("cities"), *reference.available("crime")}
+    zones = {c: z for c in sorted(cities) if (z := reference.city_timezone(c))}
+    return parse_policy(data, origin=str(path), timezones=zones)
 
 
-def parse_policy(data: Any, origin: str = "<memory>") -> Policy:
-    """Build a :class:`Policy` from parsed YAML; errors name ``origin`` and the key.
+def parse_policy(data: Any, origin: str = "<memory>", timezones: Mapping[str, str] | None = None) -> Policy:
+    """Build a :class:`Policy` from parsed YAML; errors name ``origin`` and the key. ``timezones``:
+    each city's zone as its mapping declares it, used where the policy names none.
 
     >>> parse_policy({"version": "x", "routes": {"crisis": ["ASSAULT"]}})
     Traceback (most recent call last):
@@ -225,7 +234,11 @@ def parse_policy(data: Any, origin: str = "<memory>") -> Policy:
     for name, spec in p.mapping(data.get("cities", {}), "cities").items():
         key = f"cities.{name}"
         spec = p.mapping(spec or {}, key)
-        tz_name = p.string(spec, "timezone", key=key) or "UTC"
+        declared, mapped = p.string(spec, "timezone", key=key), (timezones or {}).get(name)
+        if declared and mapped and declared != mapped:
+            p.fail(f"{key}.timezone", f"{declared}, but the city's mapping says {mapped}: declare it once, "
+                                      "in the mapping")
+        tz_name = declared or mapped or "UTC"
         try:
             tz = ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -244,7 +257,7 @@ def parse_policy(data: Any, origin: str = "<memory>") -> Policy:
         insufficient_codes=frozenset(p.string_list(ins.get("codes", []), "insufficient_information.codes")),
         insufficient_route=p.disq_route(ins.get("route", "police"), "insufficient_information.route"),
         disqualifiers=disq, high_priority=high, availability=availability, cities=cities,
-        path=origin)
+        path=origin, timezones=dict(timezones or {}))
 
 
 class _Reader:

@@ -23,32 +23,21 @@ Errors: a bad record raises :class:`~divert.exceptions.InvalidRecord` (reason co
 
 from __future__ import annotations
 
+from divert import reference
 from divert.adapters.adapter import CityAdapter, Normalized
 from divert.adapters.address import to_block_address
 from divert.adapters.mapping import DEFAULT_PRIVATE_COLUMNS, CityMapping, is_private, load_mapping
-from divert.exceptions import ConfigError
-from divert.paths import reference_dir
-
-
-def cities_dir():
-    return reference_dir() / "cities"
 
 
 def available_cities() -> list[str]:
     """The slugs of every city with a mapping in ``reference/cities/``."""
-    directory = cities_dir()
-    return sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+    return reference.available("cities")
 
 
 def load_adapter(city: str) -> CityAdapter:
     """The adapter for ``city``, from ``reference/cities/<city>.yaml``; ConfigError if the file
     is missing or invalid (the message names the file and the key)."""
-    if not city or "/" in city or "\\" in city or city.startswith("."):
-        raise ConfigError(f"not a city slug: {city!r}")
-    path = cities_dir() / f"{city}.yaml"
-    if not path.is_file():
-        known = ", ".join(available_cities()) or "none"
-        raise ConfigError(f"{path}: no mapping for city {city!r} (known: {known})")
+    path = reference.path_of("cities", city, what="city mapping")
     return CityAdapter(city, load_mapping(path), origin=str(path))
 
 

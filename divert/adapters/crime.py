@@ -33,9 +33,10 @@ from typing import Literal
 
 import msgspec
 
+from divert import reference
 from divert.adapters.adapter import _Column, field_reader
 from divert.adapters.mapping import FieldSpec, Spec, TimeSpec, as_field_spec, as_time_specs, is_private
-from divert.adapters.reader import read_csv, read_yaml, resolve_history
+from divert.adapters.reader import read_csv, resolve_history
 from divert.adapters.times import time_parser, zone
 from divert.adapters.values import (
     BAD_TIME,
@@ -50,7 +51,7 @@ from divert.adapters.values import (
     integer,
 )
 from divert.exceptions import ConfigError, InvalidRecord
-from divert.paths import reference_dir, shared_data_dir
+from divert.paths import shared_data_dir
 from schemas.records import CrimeReport
 
 Period = Literal["none", "day", "month", "year"]
@@ -252,13 +253,8 @@ class CrimeAdapter:
                             detail=f"occurred_at (column {' / '.join(names)}) is missing or blank")
 
 
-def crime_dir() -> Path:
-    return reference_dir() / "crime"
-
-
 def available_crime_cities() -> list[str]:
-    d = crime_dir()
-    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+    return reference.available("crime")
 
 
 def parse_crime_mapping(data: object, origin: str) -> CrimeMapping:
@@ -289,15 +285,15 @@ def parse_crime_mapping(data: object, origin: str) -> CrimeMapping:
 
 
 def load_crime_adapter(city: str) -> CrimeAdapter:
-    """The crime adapter for ``city`` (``reference/crime/<city>.yaml``); ConfigError if absent."""
-    if not city or "/" in city or "\\" in city or city.startswith("."):
-        raise ConfigError(f"not a city slug: {city!r}")
-    path = crime_dir() / f"{city}.yaml"
-    if not path.is_file():
-        known = ", ".join(available_crime_cities()) or "none"
-        raise ConfigError(f"{path}: no crime mapping for city {city!r} (known: {known})")
-    data = read_yaml(path)
-    return CrimeAdapter(city, parse_crime_mapping(data, str(path)), origin=str(path))
+    """The crime adapter for ``city`` (``reference/crime/<city>.yaml``); ConfigError if absent,
+    invalid, or in another time zone than the city's call mapping."""
+    path = reference.path_of("crime", city, what="crime mapping")
+    mapping = reference.load("crime", city, parse_crime_mapping, what="crime mapping")
+    declared = reference.city_timezone(city)  # the call mapping's, when the city has one
+    if declared and mapping.timezone != declared:
+        raise ConfigError(f"{path}: key 'timezone': {mapping.timezone}, but reference/cities/{city}.yaml says "
+                          f"{declared}: one city, one time zone")
+    return CrimeAdapter(city, mapping, origin=str(path))
 
 
 __all__ = ["CrimeAdapter", "CrimeMapping", "load_crime_adapter", "available_crime_cities"]

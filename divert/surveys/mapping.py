@@ -23,9 +23,9 @@ from typing import Literal
 
 import msgspec
 
+from divert import reference
 from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
-from divert.paths import reference_dir
 
 Kind = Literal["microdata", "published"]
 Scale = Literal["likert", "score_0_100", "percent"]
@@ -91,13 +91,8 @@ class SurveyMapping(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
         return [a.layer for a in self.areas] + (["city"] if self.city_when_blank or not self.areas else [])
 
 
-def surveys_dir() -> Path:
-    return reference_dir() / "surveys"
-
-
 def available_surveys() -> list[str]:
-    d = surveys_dir()
-    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+    return reference.available("surveys")
 
 
 def parse_survey_mapping(data: object, origin: str) -> SurveyMapping:
@@ -126,12 +121,7 @@ def load_survey_mapping(name_or_path: str | Path) -> tuple[str, SurveyMapping]:
     """(name, mapping) for a survey name (``reference/surveys/<name>.yaml``) or a YAML path."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
-        if not str(name_or_path) or "/" in str(name_or_path) or str(name_or_path).startswith("."):
-            raise ConfigError(f"not a survey name: {name_or_path!r}")
-        path = surveys_dir() / f"{name_or_path}.yaml"
-        if not path.is_file():
-            known = ", ".join(available_surveys()) or "none"
-            raise ConfigError(f"{path}: no survey mapping {name_or_path!r} (known: {known})")
+        path = reference.path_of("surveys", str(name_or_path), what="survey mapping")
     data = read_yaml(path)
     return path.stem, parse_survey_mapping(data, str(path))
 
