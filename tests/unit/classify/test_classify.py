@@ -12,7 +12,7 @@ import yaml
 from divert.classify import Classifier, classify_frame
 from divert.crosswalk import load_crosswalk
 from divert.paths import reference_dir
-from divert.policy import parse_policy
+from divert.policy import load_policy, parse_policy
 from schemas.records import CIVILIAN_ROUTES, CadEvent
 
 from .conftest import events
@@ -35,7 +35,7 @@ def policy_with(**changes):
         for k in path:
             node = node.setdefault(k, {})
         node[last] = value
-    return parse_policy(data, origin="test.yaml")
+    return parse_policy(data, origin="test.yaml", timezones=load_policy().timezones)
 
 
 @pytest.mark.parametrize("city", ["seattle", "milwaukee", "san_antonio"])

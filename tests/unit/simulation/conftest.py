@@ -37,7 +37,7 @@ def program_policy(route: str, substation: str = SUBSTATION) -> Policy:
     doc = yaml.safe_load((reference_dir() / "policies" / "default.yaml").read_text(encoding="utf-8"))
     doc["cities"]["san_antonio"]["availability"] = {
         route: {"hours": ["mon-sun 07:00-23:00"], "areas": {"substation": [substation]}}}
-    return parse_policy(doc, origin="test program")
+    return parse_policy(doc, origin="test program", timezones=load_policy().timezones)
 
 
 @pytest.fixture(scope="session")
