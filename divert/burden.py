@@ -21,8 +21,12 @@ never "because of".
 [('A', 'policing'), ('B', 'crime'), ('C', None)]
 >>> print(rows[0].sentence("beat"))  # doctest: +NORMALIZE_WHITESPACE
 beat A: enforcement 3.3× its share of reported crime (LQ 3.33, shrunk 3.30, 95% interval 2.75–3.97);
-400 officer-initiated events, 66.7% of the city's; reported crime 0.60× an equal share (100 offences,
-20.0% of the city's).
+400 officer-initiated events, 66.7% of the 3 beats compared; reported crime 0.60× an equal share
+(100 offences, 20.0% of the 3 beats compared).
+
+Shares are of the areas compared, never "of the city's": the calls may cover a part of the city
+(Seattle's one sector) while crime reports cover all of it. An area with no enforcement is never
+labelled as policing untethered to crime, however far shrinkage lifts its LQ.
 """
 
 from __future__ import annotations
@@ -55,25 +59,34 @@ class AreaBurden:
     crime_per_1000: float | None = None
     enforcement_per_1000: float | None = None
     harm_weighted: bool = False
+    compared: int = 0                  # areas compared in the window: what a share is a share of
 
-    def sentence(self, layer: str = "area", event_word: str = "officer-initiated events") -> str:
+    def sentence(self, layer: str = "area", event_word: str = "officer-initiated event") -> str:
+        from divert.coverage import count, plural
+
         d = self.div
-        if math.isinf(d.lq):
+        of = f"of the {self.compared} {plural(self.compared, layer)} compared" if self.compared else "of the total"
+        if d.enforcement <= 0:
+            lq = "no enforcement recorded"
+        elif math.isinf(d.lq):
             lq = (f"enforcement with no reported crime (shrunk LQ {d.lq_shrunk:.2f}, "
                   f"95% interval {d.low:.2f}–{d.high:.2f})")
         else:
             lq = (f"enforcement {d.lq:.1f}× its share of reported crime (LQ {d.lq:.2f}, shrunk "
                   f"{d.lq_shrunk:.2f}, 95% interval {d.low:.2f}–{d.high:.2f})")
         crime_word = "harm-weighted reported crime" if self.harm_weighted else "reported crime"
-        unit = "harm points" if self.harm_weighted else "offences"
-        if self.per_capita:
+        unit = "harm point" if self.harm_weighted else "offence"
+        if self.per_capita and self.crime_per_1000 is not None and math.isfinite(self.crime_ratio):
             crime = (f"{crime_word} {self.crime_per_1000:.1f} per 1,000 residents, {self.crime_ratio:.2f}× "
-                     f"the city's rate; police contact {self.enforcement_per_1000:.1f} per 1,000 residents")
+                     f"the compared areas' rate; police contact {self.enforcement_per_1000:.1f} per 1,000 residents")
+        elif d.crime > 0:
+            crime = (f"{crime_word} {self.crime_ratio:.2f}× an equal share ({count(round(d.crime), unit)}, "
+                     f"{d.crime_share:.1%} {of})")
         else:
-            crime = (f"{crime_word} {self.crime_ratio:.2f}× an equal share ({d.crime:,.0f} {unit}, "
-                     f"{d.crime_share:.1%} of the city's)")
-        return (f"{layer} {self.area}: {lq}; {d.enforcement:,.0f} {event_word}, "
-                f"{d.enforcement_share:.1%} of the city's; {crime}.")
+            crime = f"no {crime_word}"
+        events = count(d.enforcement, event_word)
+        share = f", {d.enforcement_share:.1%} {of}" if d.enforcement > 0 else ""
+        return f"{layer} {self.area}: {lq}; {events}{share}; {crime}."
 
 
 def load_population(city: str, layer: str, path: Path | None = None) -> dict[str, float] | None:
@@ -123,11 +136,13 @@ def assess(div: Divergence, *, population: Mapping[str, float] | None = None,
             c1000 = e1000 = None
         low, high = _ratio_interval(ratio, a.crime, var)
         crime_hit = ratio >= crime_threshold and low > 1
-        policing_hit = a.lq_shrunk >= lq_threshold and a.low > 1
+        # enforcement beyond its share of crime needs enforcement, and a raw LQ above 1: shrinkage
+        # toward a high city-wide prior must not label an area with no (or too little) enforcement
+        policing_hit = a.enforcement > 0 and a.lq > 1 and a.lq_shrunk >= lq_threshold and a.low > 1
         kind = "both" if crime_hit and policing_hit else "policing" if policing_hit else \
             "crime" if crime_hit else None
         out.append(AreaBurden(a.area, kind, a, ratio, low, high, per_capita,
-                              pop.get(a.area), c1000, e1000, harm_weighted))
+                              pop.get(a.area), c1000, e1000, harm_weighted, k))
     out.sort(key=lambda r: (KIND_ORDER[r.kind],
                             -(r.div.lq_shrunk if r.kind in ("both", "policing") else r.crime_ratio),
                             r.area))

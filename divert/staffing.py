@@ -7,7 +7,9 @@ calls answered within t minutes is
 
     SL(n) = 1 − C(n, A) · exp(−(n − A) · t / service)
 
-The staffing for an hour is the smallest n > A with SL(n) ≥ the target share. The model
+The staffing for an hour is the smallest n > A with SL(n) ≥ the target share. A server is a
+team of the alternative's size (``responders_per_team`` in the cost model): n teams on duty
+for an hour are n team-hours, priced per team-hour, and n × team size responder-hours. The model
 assumes Poisson arrivals and exponential service times, and answers the question
 "how many teams must be on duty so that 80% of calls get a team within 15 minutes".
 Travel time counts toward the target when it is passed as ``travel_minutes``.
@@ -90,9 +92,14 @@ def responders_needed(*, arrivals_per_hour: float, service_minutes: float, targe
 class HourPlan:
     hour_of_week: int            # 0 = Monday 00:00 local time
     arrivals_per_hour: float
-    responders: int
+    teams: int                   # Erlang C's servers: teams of the alternative's size, on duty
     service_level: float
     police_unit_hours_freed: float | None
+
+    @property
+    def responders(self) -> int:
+        """The servers of the model (kept for callers that named them so): teams, not people."""
+        return self.teams
 
     @property
     def label(self) -> str:
@@ -102,14 +109,14 @@ class HourPlan:
 def staffing_plan(arrivals: Mapping[int, float], *, service_minutes: float, target_minutes: float,
                   target_share: float = 0.8, travel_minutes: float = 0.0,
                   police_minutes_per_call: float | None = None) -> list[HourPlan]:
-    """One row per hour of the week (0..167): responders needed, and the police unit-hours the
+    """One row per hour of the week (0..167): teams needed, and the police unit-hours the
     eligible calls of that hour take today (freed if the alternative responders take them).
 
     >>> plan = staffing_plan({9: 4.0, 10: 0.5}, service_minutes=30, target_minutes=15, police_minutes_per_call=45)
-    >>> [(p.label, p.responders, p.police_unit_hours_freed) for p in plan[9:11]]
+    >>> [(p.label, p.teams, p.police_unit_hours_freed) for p in plan[9:11]]
     [('Mon 09:00', 4, 3.0), ('Mon 10:00', 1, 0.375)]
-    >>> sum(p.responders for p in plan)
-    5
+    >>> team_hours(plan), peak(plan).label
+    (5, 'Mon 09:00')
     """
     plan = []
     for hour in range(168):
@@ -122,3 +129,26 @@ def staffing_plan(arrivals: Mapping[int, float], *, service_minutes: float, targ
         freed = None if police_minutes_per_call is None else rate * police_minutes_per_call / 60
         plan.append(HourPlan(hour, rate, n, sl, freed))
     return plan
+
+
+def team_hours(plan: list[HourPlan]) -> int:
+    """Team-hours on duty in a week: the teams of every hour, summed."""
+    return sum(p.teams for p in plan)
+
+
+def peak(plan: list[HourPlan]) -> HourPlan:
+    """The hour needing the most teams (the first such hour)."""
+    return max(plan, key=lambda p: p.teams)
+
+
+def answered_in_target(arrivals: Mapping[int, float], teams: int, *, service_minutes: float,
+                       target_minutes: float) -> float:
+    """Calls a week that reach a team within the target when ``teams`` teams are on duty every hour.
+
+    >>> answered_in_target({9: 4.0}, 1, service_minutes=30, target_minutes=15)
+    0.0
+    >>> round(answered_in_target({9: 4.0}, 4, service_minutes=30, target_minutes=15), 2)
+    3.74
+    """
+    return sum(rate * service_level(teams, arrivals_per_hour=rate, service_minutes=service_minutes,
+                                    target_minutes=target_minutes) for rate in arrivals.values())

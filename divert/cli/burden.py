@@ -85,8 +85,11 @@ def _read_population(load_population, city: str, layer: str, path: Path | None):
 @click.option("--lq-threshold", default=1.25, show_default=True,
               help="Shrunk LQ at or above which (interval above 1) policing is untethered to crime.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@click.option("--windows", "by_windows", is_flag=True,
+              help="Every window in full (default: a short ranked summary over the whole span).")
+@click.option("--top", default=10, show_default=True, help="Areas listed in the summary.")
 def command(city, window, step, layer, start, end, restrict, harm_path, population_path,
-            group_population_path, include_arrests, crime_threshold, lq_threshold, fmt) -> None:
+            group_population_path, include_arrests, crime_threshold, lq_threshold, fmt, by_windows, top) -> None:
     """Rank areas overburdened by reported crime, by policing untethered to crime, or both.
 
     Enforcement = officer-initiated events (and arrests with --include-arrests); crime = stored
@@ -109,16 +112,38 @@ def command(city, window, step, layer, start, end, restrict, harm_path, populati
     harm, harm_default, harm_source = load_harm(harm_path, city)
     population = _read_population(load_population, city, layer, population_path)
     group_population = load_group_population(group_population_path)
-    frame, start_t, end_t, unplaced, subjects = query(
-        fetch_divergence, city, layer, start_t, end_t, width, step_td, harm, harm_default, include_arrests, restrict)
+    summary = fmt == "table" and not by_windows
+
+    async def read(conn):
+        from consumers.db.sources.coverage import known_layers, read_coverage
+
+        known = await known_layers(conn, city)
+        if layer not in known:
+            raise ConfigError(f"unknown layer {layer!r} for {city}: known layers are "
+                              f"{', '.join(known) or 'none (nothing stored yet)'}")
+        frame, lo, hi, unplaced, subjects = await fetch_divergence(
+            conn, city, layer, start_t, end_t, width, step_td, harm, harm_default, include_arrests, restrict)
+        coverage = await read_coverage(conn, city, layer=layer, start=lo, end=hi, timezone=tz)
+        whole = None
+        if summary:
+            whole = (await fetch_divergence(conn, city, layer, lo, hi, None, None, harm, harm_default,
+                                            include_arrests, restrict))[0]
+        return frame, whole, lo, hi, unplaced, subjects, coverage
+
+    frame, whole, start_t, end_t, unplaced, subjects, coverage = query(read)
+    if coverage.partial_calls:  # a share of a slice is not a share of the city: compare the slice
+        frame = frame[frame["area"].isin(coverage.calls.areas)]
+        whole = whole[whole["area"].isin(coverage.calls.areas)] if whole is not None else None
     render(frame, city=city, layer=layer, tz=tz, start=start_t, end=end_t, restrict=restrict,
            harm_source=harm_source if harm else "", population=population, unplaced=unplaced,
            subjects=subjects, group_population=group_population, crime_threshold=crime_threshold,
-           lq_threshold=lq_threshold, fmt=fmt, out=sys.stdout)
+           lq_threshold=lq_threshold, fmt=fmt, out=sys.stdout, coverage=coverage, whole=whole,
+           window=window, top=top)
 
 
 def render(frame, *, city, layer, tz, start, end, restrict, harm_source, population, unplaced, subjects,
-           group_population, crime_threshold, lq_threshold, fmt, out) -> None:
+           group_population, crime_threshold, lq_threshold, fmt, out, coverage=None, whole=None, window="",
+           top=10) -> None:
     from zoneinfo import ZoneInfo
 
     from divert.burden import KIND_LABEL, assess
@@ -150,38 +175,96 @@ def render(frame, *, city, layer, tz, start, end, restrict, harm_source, populat
                             "per_capita" if b.per_capita else "equal_share", f"{d.dissimilarity:.6f}",
                             bool(harm_source)])
         return
-    p = lambda s="": print(s, file=out)  # noqa: E731
+    from divert.costs.table import wrap
+    from divert.coverage import count, plural
+
+    def p(text: str = "", indent: str = "") -> None:
+        for line in wrap(text, indent, first="") if text else [""]:
+            print(line, file=out)
+
+    unit = {"d": "day", "h": "hour", "w": "week"}
+    span_word = f"{window[:-1]}-{unit[window[-1]]}" if window[-1:] in unit and window[:-1].isdigit() else window
+
+    layers = plural(2, layer)
+    offences = "harm point" if harm_source else "reported offence"
     p(f"{city}: enforcement vs reported crime by {layer}, {day(start)} – {day(end)} ({tz})")
+    for note in coverage.notes() if coverage else ():
+        p(note)
+    if coverage is not None and coverage.partial_calls:
+        p(f"Only the {count(len(coverage.calls.areas), layer)} the calls cover "
+          f"{'is' if len(coverage.calls.areas) == 1 else 'are'} compared: shares are of those {layers}, "
+          "not of the city.")
     p("Enforcement = officer-initiated events. LQ = the area's share of enforcement ÷ its share of "
-      "reported crime; 'shrunk' pulls small areas toward the city's mean (empirical Bayes).")
+      "reported crime; 'shrunk' pulls small areas toward the mean of the areas compared (empirical Bayes).")
     p("D = share of enforcement that would have to move between areas to match the distribution of "
       "reported crime. These figures show association, not cause.")
     if harm_source:
         p(f"Crime is harm-weighted ({harm_source}).")
     if restrict == "both":
-        p(f"Only {layer}s with both officer-initiated events and reported crime are compared "
+        p(f"Only {layers} with both officer-initiated events and reported crime are compared "
           "(one source covers part of the city).")
     if unplaced:
-        p(f"{unplaced:,} officer-initiated events have no {layer} and are not counted.")
+        has, be = ("has", "is") if unplaced == 1 else ("have", "are")
+        p(f"{count(unplaced, 'officer-initiated event')} {has} no {layer} and {be} not counted.")
     if not population:
         p(f"No population table for {city} ({layer}): crime burden is each {layer}'s share of reported crime "
           f"against an equal share; per-capita figures need reference/areas/{city}.csv.")
     if not by_window:
         p("No enforcement or crime records in this span.")
-    for (ws, we), d in by_window.items():
-        p()
-        p(f"== {day(ws)} – {day(we)}: D = {d.dissimilarity:.3f}; {d.total_enforcement:,.0f} officer-initiated "
-          f"events, {d.total_crime:,.0f} {'harm points' if harm_source else 'reported offences'} over "
-          f"{len(d.areas)} {layer}s (shrinkage toward LQ {d.prior_lq:.2f}, between-{layer} SD of log LQ {d.tau:.2f})")
-        var = dict(zip(frame.loc[frame.window_start == ws, "area"], frame.loc[frame.window_start == ws, "crime_variance"], strict=False))
-        rows = assess(d, population=population, crime_variance=var, harm_weighted=bool(harm_source),
+
+    def assessed(d, ws):
+        rows_of = frame.loc[frame.window_start == ws] if ws is not None else whole
+        var = dict(zip(rows_of["area"], rows_of["crime_variance"], strict=False))
+        return assess(d, population=population, crime_variance=var, harm_weighted=bool(harm_source),
                       crime_threshold=crime_threshold, lq_threshold=lq_threshold)
-        for rank, b in enumerate(rows, 1):
-            label = f"[{KIND_LABEL[b.kind]}]" if b.kind else ""
-            p(f"{rank:>3}. {label} {b.sentence(layer)}".replace("  ", " "))
-        for area, why in sorted(d.excluded.items()):
-            if why != "no enforcement and no reported crime":
-                p(f"     not compared: {layer} {area} ({why})")
+
+    def window_line(label: str, d) -> str:
+        events = count(d.total_enforcement, "officer-initiated event")
+        if not math.isfinite(d.dissimilarity):
+            missing = "no reported crime stored" if d.total_crime <= 0 else "no enforcement"
+            return f"{label}: not compared ({missing}); {events}, {count(round(d.total_crime), offences)}"
+        return (f"{label}: D = {d.dissimilarity:.3f}; {events}, {count(round(d.total_crime), offences)} over "
+                f"{count(len(d.areas), layer)} (shrinkage toward LQ {d.prior_lq:.2f}, between-{layer} SD of "
+                f"log LQ {d.tau:.2f})")
+
+    if whole is not None:
+        by_whole = divergence_by_window(whole, restrict=restrict)
+        flagged: dict[str, int] = {}
+        for (ws, _), d in by_window.items():
+            for b in assessed(d, ws):
+                if b.kind:
+                    flagged[b.area] = flagged.get(b.area, 0) + 1
+        for (ws, we), d in by_whole.items():
+            p()
+            p(window_line(f"== {day(ws)} – {day(we)}, the whole span", d))
+            rows = assessed(d, None)
+            for rank, b in enumerate(rows[:top], 1):
+                label = f"[{KIND_LABEL[b.kind]}] " if b.kind else ""
+                often = (f" Flagged in {flagged.get(b.area, 0)} of {len(by_window)} {span_word} windows."
+                         if len(by_window) > 1 else "")
+                p(f"{rank:>3}. {label}{b.sentence(layer)}{often}", "     ")
+            if len(rows) > top:
+                kinds = sum(1 for b in rows[top:] if b.kind)
+                p(f"     … {count(len(rows) - top, layer)} more ({kinds} flagged): --top {len(rows)} lists them.")
+        finite = sorted(d.dissimilarity for d in by_window.values() if math.isfinite(d.dissimilarity))
+        if len(by_window) > 1:
+            missing = len(by_window) - len(finite)
+            spread = (f"D median {finite[len(finite) // 2]:.3f}, from {finite[0]:.3f} to {finite[-1]:.3f}"
+                      if finite else "D not computable in any")
+            p()
+            p(f"{len(by_window)} {span_word} windows: {spread}"
+              + (f"; {missing} {plural(missing, 'window')} not compared (no enforcement or no reported crime)"
+                 if missing else "") + ". Every window in full: --windows; every area and window: --format csv.")
+    else:
+        for (ws, we), d in by_window.items():
+            p()
+            p(window_line(f"== {day(ws)} – {day(we)}", d))
+            for rank, b in enumerate(assessed(d, ws), 1):
+                label = f"[{KIND_LABEL[b.kind]}] " if b.kind else ""
+                p(f"{rank:>3}. {label}{b.sentence(layer)}", "     ")
+            for area, why in sorted(d.excluded.items()):
+                if why != "no enforcement and no reported crime":
+                    p(f"     not compared: {layer} {area} ({why})")
     p()
     stops = [Stop(r["subject_race"] or r["subject_ethnicity"], tuple(r["outcomes"] or ())) for r in subjects]
     result = disparity(stops, group_population)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -25,10 +27,16 @@ DEMO_PROGRAM = {"san_antonio": ("substation", "NORTH", "2024-09-01"),
 @click.option("--speed", default="max", show_default=True, help="Replay speed: N× real time or 'max'.")
 @click.option("--exit", "exit_when_done", is_flag=True,
               help="Stop everything when the replay is stored (default: keep running until Ctrl-C).")
-def command(city: str, speed: str, exit_when_done: bool) -> None:
+@click.option("--shift-hours", type=click.IntRange(1, 24), default=8, show_default=True,
+              help="Length of a shift; the view counts the current shift in event time.")
+@click.option("--first-shift", type=click.IntRange(0, 23), default=6, show_default=True,
+              help="Local hour the day's first shift begins (shifts follow every --shift-hours).")
+def command(city: str, speed: str, exit_when_done: bool, shift_hours: int, first_shift: int) -> None:
     """Bring up the embedded stack, migrate, start a worker, replay a real city at high speed and
     show calls by route, the diversion-eligible share, the areas where enforcement diverges most
-    from community demand, and open alerts. Ctrl-C stops everything the demo started."""
+    from community demand, and open alerts: in the last hour and the current shift (event time, the
+    city's local clock) beside the totals. Piped to a file, it prints a progress line every 10 s
+    instead. Ctrl-C stops everything the demo started."""
     from divert import stack
     from divert.adapters import load_adapter
     from divert.settings import services
@@ -58,8 +66,9 @@ def command(city: str, speed: str, exit_when_done: bool) -> None:
         replay = _spawn([*divert, "replay", "--city", city, "--speed", speed, "--quiet"], env,
                         logs / "replay.log", cleanup)
         try:
-            _watch(svc.database_url, adapter.agency, HEADLINE_LAYER.get(city, "district"), replay, worker,
-                   logs, metrics_url)
+            view = View(adapter.agency, HEADLINE_LAYER.get(city, "district"), adapter.mapping.timezone,
+                        shift_hours, first_shift)
+            _watch(svc.database_url, view, replay, worker, logs, metrics_url)
             report = _evaluation_report(env, city, logs)
             _where_everything_is(svc, logs, report, metrics_url)
             if not exit_when_done:
@@ -71,7 +80,7 @@ def command(city: str, speed: str, exit_when_done: bool) -> None:
 
 
 def _spawn(argv: list[str], env: dict, log: Path, cleanup: ExitStack) -> subprocess.Popen:
-    out = open(log, "ab")
+    out = open(log, "wb")  # one run per log: a rerun never reads the last run's counts
     proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     cleanup.callback(_stop, proc)
     return proc
@@ -100,9 +109,23 @@ def _ingested(metrics_url: str) -> float:
                if s.name == "divert_records_in_total" and ".cad.raw." in f".{s.labels.get('topic', '')}")
 
 
-def _watch(database_url: str, agency: str, layer: str, replay, worker, logs: Path, metrics_url: str) -> None:
-    """Refresh the view until the replay is sent, the worker has taken in every row, and the
-    stored totals have stopped moving."""
+@dataclass(frozen=True)
+class View:
+    agency: str
+    layer: str
+    timezone: str
+    shift_hours: int = 8
+    first_shift: int = 6
+
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines when the output is not a terminal
+
+
+def _watch(database_url: str, view: View, replay, worker, logs: Path, metrics_url: str) -> None:
+    """Refresh the view until the replay is sent, the worker has taken in every row this replay
+    sent, and the stored totals have stopped moving. On a terminal the view is live; otherwise a
+    plain progress line every PROGRESS_EVERY seconds, and the view once at the end."""
+    from rich.console import Console
     from rich.live import Live
 
     from consumers.db.connection import query
@@ -110,68 +133,132 @@ def _watch(database_url: str, agency: str, layer: str, replay, worker, logs: Pat
     from consumers.exceptions import DatabaseUnavailable
     from divert.adapters import not_places
 
-    skip = not_places(agency, layer)
-    last, stable_since = -1, None
-    with Live(refresh_per_second=2) as live:
+    skip = not_places(view.agency, view.layer)
+    console = Console()
+    live = Live(console=console, refresh_per_second=2) if console.is_terminal else None
+    last, stable_since, printed, snap = -1, None, 0.0, None
+    with live or ExitStack():
         while True:
             try:
-                snap = query(snapshot, agency, layer, not_places=skip, url=database_url)
+                snap = query(snapshot, view.agency, view.layer, not_places=skip, timezone=view.timezone,
+                             shift_hours=view.shift_hours, first_shift=view.first_shift, url=database_url) or snap
             except DatabaseUnavailable:
-                snap = None
-            if snap:
-                live.update(_render(snap, agency, layer, replay.poll() is None))
+                pass
+            sent = replay.poll() == 0
+            caught_up = sent and _ingested(metrics_url) >= _replayed(logs)
+            status = "" if caught_up else "storing…" if sent else "replaying…"
+            if snap and live:
+                live.update(render(snap, view, status))
+            elif snap and time.monotonic() - printed >= PROGRESS_EVERY:
+                click.echo(progress_line(snap, view, status))
+                printed = time.monotonic()
             if worker.poll() is not None:
                 raise click.ClickException(f"the worker stopped (code {worker.returncode}); see {logs / 'worker.log'}")
             if replay.poll() not in (None, 0):
                 raise click.ClickException(f"the replay failed; see {logs / 'replay.log'}")
             total = snap.calls + snap.dead_letters if snap else -1
-            if replay.poll() == 0 and _ingested(metrics_url) >= _replayed(logs):
+            if caught_up:
                 if total != last:
                     last, stable_since = total, time.monotonic()
                 elif time.monotonic() - stable_since > 3:
-                    return
+                    break
             time.sleep(1)
+    if snap and not live:
+        console.print(render(snap, view, ""))
 
 
 def _replayed(logs: Path) -> int:
-    """Rows the finished replay sent, from its last line ("replayed N rows to …")."""
-    words = (logs / "replay.log").read_text().split()
-    return int(words[words.index("replayed") + 1].replace(",", "")) if "replayed" in words else 0
+    """Rows this run's finished replay sent, from its last line ("replayed N rows to …")."""
+    words = (logs / "replay.log").read_text(errors="replace").split()
+    at = [i for i, w in enumerate(words[:-1]) if w == "replayed"]
+    return int(words[at[-1] + 1].replace(",", "")) if at else 0
 
 
-def _render(snap, agency: str, layer: str, replaying: bool):
+def _period(snap, tz: str) -> str:
+    from divert.labels import local
+
+    if snap.newest is None:
+        return "no calls stored yet"
+    return f"calls from {local(snap.first, tz, '%Y-%m-%d')} to {local(snap.newest, tz)}"
+
+
+def progress_line(snap, view: View, status: str) -> str:
+    """One plain line for a log: stored totals, the last hour and the shift (event time)."""
+    from divert.labels import local
+
+    c = snap.total
+    line = (f"{local(datetime.now(UTC), view.timezone, '%H:%M:%S')} {view.agency}: {snap.calls:,} calls stored, "
+            f"{snap.dead_letters:,} dead letters; {_period(snap, view.timezone)}")
+    if snap.newest is not None:
+        line += (f"; last hour {snap.last_hour.community:,} community calls, shift since "
+                 f"{local(snap.shift_start, view.timezone, '%H:%M')} {snap.shift.community:,}; eligible "
+                 f"{c.eligible / max(c.community, 1):.1%} of community calls")
+    return line + (f"; {status}" if status else "")
+
+
+def render(snap, view: View, status: str = ""):
+    """The live view: what the stored calls cover, then each table with the last hour and the
+    current shift (event time: up to the newest stored call) beside the totals."""
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    routes = Table(title=f"{agency}: {snap.calls:,} calls stored, {snap.dead_letters:,} dead letters"
-                   + ("  (replaying…)" if replaying else ""), title_justify="left")
-    routes.add_column("route")
-    routes.add_column("calls", justify="right")
-    routes.add_column("share", justify="right")
-    for route, n in snap.by_route:
-        routes.add_row(route, f"{n:,}", f"{n / max(snap.calls, 1):.1%}")
-    community = max(snap.community_calls, 1)
-    eligible = Table(title="diversion-eligible share of community calls "
-                     f"(policy {', '.join(snap.policy_versions) or '—'})", title_justify="left")
-    eligible.add_column("stage")
-    eligible.add_column("calls", justify="right")
-    eligible.add_column("share", justify="right")
-    eligible.add_row("by initial call type (upper bound)", f"{snap.eligible_initial:,}",
-                     f"{snap.eligible_initial / community:.1%}")
-    eligible.add_row("after disqualifiers and hours", f"{snap.eligible:,}", f"{snap.eligible / community:.1%}")
-    areas = Table(title=f"where enforcement diverges most from community demand, by {layer}",
-                  caption="LQ = area's share of officer-initiated events ÷ its share of community calls; "
-                          "areas with ≥ 30 community calls", title_justify="left")
-    for col in ("area", "officer-initiated", "community calls", "LQ"):
-        areas.add_column(col, justify="right" if col != "area" else "left")
+    from divert.evaluation.report import display_name
+    from divert.labels import area_name, local, route_name
+
+    tz = view.timezone
+
+    def heading(text: str, style: str = "bold") -> Text:
+        return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+    def table(*columns: str) -> Table:
+        t = Table(box=None, pad_edge=False, padding=(0, 1))
+        for i, col in enumerate(columns):
+            t.add_column(col, justify="left" if i == 0 else "right", no_wrap=i > 0)
+        return t
+
+    head = [heading(f"{display_name(view.agency)} · live view" + (f" · {status}" if status else ""),
+                    "bold underline"),
+            heading(f"{snap.calls:,} calls, {snap.dead_letters:,} dead letters · {_period(snap, tz)}", ""),
+            heading(f"policy {', '.join(snap.policy_versions) or '—'} · times {tz}", "dim")]
+    if snap.newest is None:
+        return Group(*head)
+    head.insert(2, heading(f"event time: last hour {local(snap.newest - timedelta(hours=1), tz, '%H:%M')}–"
+                           f"{local(snap.newest, tz, '%H:%M')}, shift since {local(snap.shift_start, tz, '%H:%M')} "
+                           f"({view.shift_hours}-hour shifts)", ""))
+    hour, shift = "last hour", "shift"
+    routes = table("route (community calls)", hour, shift, "all", "share")
+    total, last, cur = snap.total, snap.last_hour, snap.shift
+    for route, n in sorted(total.by_route.items(), key=lambda x: -x[1]):
+        routes.add_row(route_name(route), f"{last.by_route.get(route, 0):,}", f"{cur.by_route.get(route, 0):,}",
+                       f"{n:,}", f"{n / max(total.community, 1):.1%}")
+    routes.add_row(Text("all community calls", style="bold"), f"{last.community:,}", f"{cur.community:,}",
+                   f"{total.community:,}", "")
+    routes.add_row(Text("officer-initiated events", style="dim"), f"{last.officer_initiated:,}",
+                   f"{cur.officer_initiated:,}", f"{total.officer_initiated:,}", "")
+
+    def share(n: int, of: int) -> str:
+        return f"{n:,} ({n / of:.0%})" if of else f"{n:,}"
+
+    eligible = table("diversion-eligible", hour, shift, "all")
+    eligible.add_row("by initial call type", share(last.eligible_initial, last.community),
+                     share(cur.eligible_initial, cur.community), share(total.eligible_initial, total.community))
+    eligible.add_row("after disqualifiers", share(last.eligible, last.community), share(cur.eligible, cur.community),
+                     share(total.eligible, total.community))
+    areas = table(view.layer, "officer-initiated", "community calls", "LQ")
     for area, enforcement, demand, lq in snap.divergent_areas:
-        areas.add_row(area, f"{enforcement:,}", f"{demand:,}", f"{lq:.2f}" if lq is not None else "—")
-    alerts = Table(title=f"open alerts: {len(snap.open_alerts)}", title_justify="left")
-    for col in ("area", "route", "observed", "expected"):
-        alerts.add_column(col)
-    for area, route, _, observed, expected in snap.open_alerts[:5]:
-        alerts.add_row(area, route, f"{observed:.0f}", f"{expected:.1f}")
-    return Group(routes, eligible, areas, alerts)
+        areas.add_row(area_name(area), f"{enforcement:,}", f"{demand:,}", f"{lq:.2f}" if lq is not None else "—")
+    alerts = table("since", "area", "route", "observed", "expected")
+    for a in snap.open_alerts[:5]:
+        alerts.add_row(local(a.window_start, tz, "%m-%d %H:%M"), area_name(a.area), route_name(a.route),
+                       f"{a.observed:.0f}", f"{a.expected:.1f}")
+    return Group(*head, Text(), routes, Text(), eligible, Text(),
+                 heading(f"Where enforcement departs most from community demand, by {view.layer}"), areas,
+                 Text("LQ: the area's share of officer-initiated events ÷ its share of community calls "
+                      "(areas with 30 or more community calls; all stored calls)", style="dim"), Text(),
+                 heading(f"Open alerts: {len(snap.open_alerts)}"
+                         + (" (the 5 newest)" if len(snap.open_alerts) > 5 else "")),
+                 *([alerts] if snap.open_alerts else []))
 
 
 def _evaluation_report(env: dict, city: str, logs: Path) -> Path | None:

@@ -13,7 +13,8 @@ from divert.exceptions import ConfigError
 @click.option("--city", required=True, help="the agency (city slug)")
 @click.option("--program", "program_name", help="a program (`divert program add`) to evaluate in the report")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="the HTML file [default: <city>-council-report.html]")
+              help="the HTML file [default: <divert's data folder>/reports/<city>-council-report.html, "
+                   "e.g. ~/.local/share/divert/reports/ on Linux; the path is printed]")
 @click.option("--from", "start", help="start (ISO date/time, city local time) [default: the first stored call]")
 @click.option("--to", "end", help="end, exclusive [default: the last stored call]")
 @click.option("--layer", help="area layer of the burden map [default: beat, else district, if the city has it]")
@@ -41,8 +42,31 @@ def command(city, program_name, output, start, end, layer, teams, method) -> Non
                             layer=layer or await burden_layer(conn, city), teams=teams, program=program_name,
                             method=method)
 
+    if output is None:
+        output = default_folder() / f"{city}-council-report.html"
+        output.parent.mkdir(parents=True, exist_ok=True)
+    writable(output)
     data = query(read)
-    output = output or Path(f"{city}-council-report.html")
-    output.write_text(render(data), encoding="utf-8")
+    try:
+        output.write_text(render(data), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {output}: {exc.strerror or exc}") from None
     click.echo(f"report: {output} ({data.costs.calls:,} calls, policy {', '.join(data.policy_versions)}, "
                f"cost model {model.version})")
+
+
+def default_folder() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("divert") / "reports"
+
+
+def writable(output: Path) -> None:
+    """Refuse an output whose folder is missing or read-only before any work is done."""
+    import os
+
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"cannot write the report to {output}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise ConfigError(f"cannot write the report to {output}: permission denied")

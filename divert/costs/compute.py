@@ -134,36 +134,44 @@ def by_category(priced: Sequence[PricedGroup], descriptions: Mapping[str, str] |
 
 @dataclass(frozen=True)
 class AlternativeEstimate:
-    """What an alternative team would cost to take one route's eligible volume over the window."""
+    """What teams of the alternative would cost to take one route's eligible volume over the window.
+
+    The unit is the model's team (``alternative.responders_per_team`` people): the Erlang C
+    servers, the team-hours on duty and the cost per team-hour all count teams."""
 
     stage: str
     route: str
     alternative: Alternative
     calls: int
-    weeks: float
-    calls_per_week: float
+    weeks: float                  # weeks with data: what every per-week figure divides by
+    calls_per_week: float         # eligible community calls per week with data
     team_hours_per_week: int      # sum over the 168 hours of the teams needed (Erlang C)
     peak_teams: int
-    cost: Range                   # over the window
+    cost: Range                   # over the weeks with data
     police_hours_freed: Range
     police_cost_freed: Range
+    withheld: str | None = None   # why the cost is not set against the police time (coverage, volume)
+
+    @property
+    def responder_hours_per_week(self) -> int:
+        return self.team_hours_per_week * self.alternative.responders_per_team
 
     @property
     def net(self) -> Range:
-        """Police cost freed minus the alternative's cost (positive: the alternative costs less).
-        Pairs low with low, high with high: each end reads every assumption the same way."""
-        return Range(self.police_cost_freed.low - self.cost.low,
-                     self.police_cost_freed.central - self.cost.central,
-                     self.police_cost_freed.high - self.cost.high)
+        """Police cost freed minus the alternative's cost (positive: the alternative costs less);
+        its low reads the least police time freed against the dearest team."""
+        return self.police_cost_freed - self.cost
 
 
 def alternative_estimates(lines: Sequence[CostLine], arrivals: Mapping[tuple[str, str], Mapping[int, float]],
-                          weeks: float, model: CostModel) -> list[AlternativeEstimate]:
+                          weeks: float, model: CostModel, coverage=None) -> list[AlternativeEstimate]:
     """For each eligible stage and route with an alternative in the model: staffing and cost.
 
     ``arrivals[(stage, route)]`` = eligible calls per hour of week (0 = Monday 00:00 local),
-    averaged over the weeks with data; ``weeks`` = days with data ÷ 7.
+    averaged over the weeks with data; ``weeks`` = days with data ÷ 7. ``coverage``
+    (:class:`divert.coverage.Coverage`) withholds the comparison a partial extract cannot support.
     """
+    from divert.coverage import withheld_alternative
     from divert.staffing import staffing_plan
 
     out = []
@@ -174,14 +182,16 @@ def alternative_estimates(lines: Sequence[CostLine], arrivals: Mapping[tuple[str
         rate = arrivals.get((line.stage, line.key), {})
         plan = staffing_plan(rate, service_minutes=alt.service_minutes, target_minutes=alt.target_minutes,
                              target_share=alt.target_share)
-        team_hours = sum(p.responders for p in plan)
+        team_hours = sum(p.teams for p in plan)
         if alt.cost_per_call is not None:
             cost = alt.cost_per_call * line.calls
         else:
             cost = alt.cost_per_hour * (team_hours * weeks)
+        per_week = sum(rate.values())
         out.append(AlternativeEstimate(
-            line.stage, line.key, alt, line.calls, weeks, sum(rate.values()), team_hours,
-            max((p.responders for p in plan), default=0), cost, line.hours, line.cost))
+            line.stage, line.key, alt, line.calls, weeks, per_week, team_hours,
+            max((p.teams for p in plan), default=0), cost, line.hours, line.cost,
+            withheld_alternative(coverage, per_week)))
     return out
 
 

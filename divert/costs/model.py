@@ -40,15 +40,31 @@ class Range:
     central: float
     high: float
 
+    def __post_init__(self) -> None:
+        # every range is built here, so a range whose central value lies outside it cannot exist
+        slack = 1e-9 * max(1.0, abs(self.low), abs(self.high))
+        if not self.low - slack <= self.central <= self.high + slack:
+            raise ValueError(f"a range must hold its central value: low {self.low}, central {self.central}, "
+                             f"high {self.high}")
+
     def __mul__(self, other: Range | float) -> Range:
         if isinstance(other, Range):
+            if min(self.low, other.low) < 0:
+                raise ValueError("ranges are multiplied only when both are 0 or more")
             return Range(self.low * other.low, self.central * other.central, self.high * other.high)
+        if other < 0:
+            return Range(self.high * other, self.central * other, self.low * other)
         return Range(self.low * other, self.central * other, self.high * other)
 
     __rmul__ = __mul__
 
     def __add__(self, other: Range) -> Range:
         return Range(self.low + other.low, self.central + other.central, self.high + other.high)
+
+    def __sub__(self, other: Range) -> Range:
+        """The difference's range: its low takes this range's low and the other's high (the widest
+        reading both ranges allow), so it holds the difference of the central values."""
+        return Range(self.low - other.high, self.central - other.central, self.high - other.low)
 
     def rounded(self, digits: int = 2) -> Range:
         return Range(round(self.low, digits), round(self.central, digits), round(self.high, digits))
@@ -235,13 +251,16 @@ def _mapping(doc, where: str) -> dict:
 def _range(doc, where: str) -> Range:
     try:
         if isinstance(doc, int | float):
-            return Range.flat(float(doc))
-        r = Range(float(doc["low"]), float(doc["central"]), float(doc["high"]))
+            values = (float(doc),) * 3
+        else:
+            values = (float(doc["low"]), float(doc["central"]), float(doc["high"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: expected a number or low, central, high: {exc}") from exc
-    if not 0 <= r.low <= r.central <= r.high or r.high == float("inf"):
-        raise ConfigError(f"{where}: expected 0 <= low <= central <= high, got {r}")
-    return r
+    low, central, high = values
+    if not 0 <= low <= central <= high or high == float("inf"):
+        raise ConfigError(f"{where}: expected 0 <= low <= central <= high, got low={low:g}, central={central:g}, "
+                          f"high={high:g}")
+    return Range(low, central, high)
 
 
 def _lines(items, where: str, key: str) -> tuple[Line, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -17,22 +18,24 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from divert.costs.table import STAGE_TEXT, money  # noqa: E402
-from divert.evaluation.report import _CSS, _svg, esc, fetches_anything  # noqa: E402
+from divert.evaluation.report import _CSS, _svg, display_name, esc, fetches_anything  # noqa: E402
+from divert.labels import area_name, route_name  # noqa: E402
 from divert.report.data import CouncilData  # noqa: E402
+from divert.report.map import area_shapes, svg_map  # noqa: E402
 
 ROUTE_COLOURS = {"crisis": "#d9480f", "navigator": "#2b8a3e", "co_response": "#ae3ec9", "police": "#1f5fa8",
                  "officer_initiated": "#495057", "ems_fire": "#e8590c", "admin": "#adb5bd"}
-KIND_COLOURS = {"both": "#c92a2a", "policing": "#1f5fa8", "crime": "#f08c00", None: "#adb5bd"}
 
 
 def _demand_chart(d: CouncilData) -> str:
     pivot = d.demand.pivot_table(index="route", columns="source", values="calls", aggfunc="sum", fill_value=0)
     pivot = pivot.loc[pivot.sum(axis=1).sort_values().index]
+    pivot.index = [route_name(r) for r in pivot.index]
     fig, ax = plt.subplots(figsize=(10, 3.6), dpi=100)
     left = None
     palette = ["#1f5fa8", "#74c0fc", "#495057", "#f08c00", "#adb5bd"]
     for i, source in enumerate(pivot.columns):
-        ax.barh(pivot.index, pivot[source], left=left, color=palette[i % len(palette)], label=source)
+        ax.barh(pivot.index, pivot[source], left=left, color=palette[i % len(palette)], label=str(source).replace("_", "-"))
         left = pivot[source] if left is None else left + pivot[source]
     ax.set_xlabel("calls")
     ax.set_title("Calls by route (what the policy would send) and source", fontsize=11)
@@ -58,34 +61,26 @@ def _cost_chart(d: CouncilData) -> str:
 
 
 def _burden_map(d: CouncilData) -> str:
-    placed = [b for b in d.burden if b.lat is not None]
-    if not placed:
-        return ""
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=100)
-    biggest = max(b.enforcement for b in placed) or 1
-    for kind in ("both", "policing", "crime", None):
-        pts = [b for b in placed if b.kind == kind]
-        if pts:
-            ax.scatter([b.lon for b in pts], [b.lat for b in pts], s=[30 + 400 * b.enforcement / biggest for b in pts],
-                       color=KIND_COLOURS[kind], alpha=0.75, edgecolor="black", linewidth=0.4,
-                       label={"both": "crime and policing", "policing": "policing untethered to crime",
-                              "crime": "crime", None: "neither"}[kind])
-    for b in placed:
-        ax.annotate(b.area, (b.lon, b.lat), fontsize=7, ha="center", va="center")
-    for layer in d.surveys:  # survey layers, when divert.surveys provides them: ringed by score
-        vals = getattr(layer, "values", {}) or {}
-        pts = [b for b in placed if b.area in vals]
-        if pts:
-            ax.scatter([b.lon for b in pts], [b.lat for b in pts], s=600, facecolors="none",
-                       edgecolors=plt.cm.viridis([float(vals[b.area]) for b in pts]), linewidth=1.5,
-                       label=f"survey: {getattr(layer, 'name', 'survey')}")
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_aspect(1 / max(0.2, math.cos(math.radians(placed[0].lat))), adjustable="datalim")
-    ax.set_title(f"Burden by {d.layer}: each area at the mean point of its calls; size = enforcement", fontsize=10)
-    ax.legend(fontsize=8, loc="best")
-    ax.grid(alpha=0.2)
-    return _svg(fig)
+    """The city's areas, drawn from its boundary file and shaded by the burden measure; a sentence
+    when the city has no boundary file for the layer."""
+    city = display_name(d.city)
+    shapes = area_shapes(d.city, d.layer)
+    if not shapes:
+        return (f"<p>No boundary file of {esc(city)}'s {esc(d.layer)}s is available, so the areas are listed "
+                "below rather than mapped.</p>")
+    total_e = sum(b.enforcement for b in d.burden) or 1
+    total_c = sum(b.crime for b in d.burden) or 1
+    ratios = {b.area: (b.enforcement / total_e) / (b.crime / total_c) if b.crime else math.inf for b in d.burden}
+    known = {a for a, _ in shapes}
+    unmapped = sorted(b.area for b in d.burden if b.area not in known)
+    caption = ["Colour: the area's share of the city's officer-initiated events ÷ its share of reported crime",
+               f"(red: more policing than its share of crime; blue: less). {len(ratios) - len(unmapped)} of "
+               f"{len(shapes)} {d.layer}s compared; hover over an area for its figures."]
+    out = f"<figure>{svg_map(shapes, ratios, {b.area: b.sentence for b in d.burden}, caption=caption)}</figure>"
+    if unmapped:
+        out += (f"<p class='small'>Not on the map (no boundary in the file, e.g. a newer {esc(d.layer)} code): "
+                f"{esc(', '.join(area_name(a) for a in unmapped))}.</p>")
+    return out
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -100,6 +95,82 @@ def _rng(r, fmt=money) -> str:
 
 def _h(x: float) -> str:
     return f"{x:,.0f} h"
+
+
+def _coverage_notes(d: CouncilData) -> list[str]:
+    """What the figures' data covers, when the sources cover different parts of the city."""
+    cov = d.costs.coverage
+    notes = list(cov.notes()) if cov is not None else []
+    if cov is not None and cov.partial_calls:
+        notes.append("Police time is the covered part's; no team is priced against it, and no share is "
+                     "called the city's.")
+    return notes
+
+
+def _alternative_words(d: CouncilData, mark: str) -> list[str]:
+    from divert.costs.table import span
+
+    out = []
+    for a in (x for x in d.costs.alternatives if x.stage == "eligible"):
+        alt, weeks = a.alternative, a.weeks or 1
+        calls = (f"the {a.calls:,} {esc(a.route)} calls ({a.calls_per_week:,.1f} a week over the {a.weeks:,.1f} "
+                 f"weeks with data)")
+        if a.withheld:
+            out.append(f"A team of {esc(alt.name.lower())} for {calls} is not priced against police time: "
+                       f"{esc(a.withheld)}.{mark}")
+            continue
+        out.append(f"To take {calls} with {esc(alt.name.lower())} (a team is {alt.responders_per_team} "
+                   f"{'person' if alt.responders_per_team == 1 else 'people'}), reaching {alt.target_share:.0%} of "
+                   f"them within {alt.target_minutes:g} minutes, {a.team_hours_per_week:,} team-hours a week would be "
+                   f"on duty (Erlang C), costing about {span(a.cost * (1 / weeks))} a week, against "
+                   f"{span(a.police_cost_freed * (1 / weeks))} a week of police time.{mark}")
+    return out
+
+
+def _alternative_sections(d: CouncilData) -> list[str]:
+    """The alternatives' table and what a team of the proposed size would absorb: teams of the cost
+    model's size, per week over the weeks with data, withheld where the coverage cannot support it."""
+    from divert.costs.table import span
+
+    c, m, out = d.costs, d.costs.model, []
+    if not c.alternatives:
+        return ["<p>The cost model prices no alternative responder.</p>"]
+    rows = []
+    for a in c.alternatives:
+        weeks = a.weeks or 1
+        cost = (f"<span class='assumed'>not priced: {esc(a.withheld)}</span>" if a.withheld
+                else f"{span(a.cost * (1 / weeks))} a week")
+        rows.append([esc(a.stage.replace("_", " ")), esc(a.route), esc(a.alternative.name),
+                     f"{a.alternative.responders_per_team}", f"{a.calls:,} ({a.calls_per_week:,.1f} a week)",
+                     f"{a.team_hours_per_week:,}", cost, f"{span(a.police_cost_freed * (1 / weeks))} a week",
+                     _rng(a.police_hours_freed, _h)])
+    out.append(_table(["eligible", "route", "responder", "people per team", "calls (a week with data)",
+                       "team-hours a week", "alternative cost", "police cost freed", "police hours freed (all weeks)"],
+                      rows))
+    out.append("<ul>" + "".join(f"<li>{esc(a.name)}: {esc(a.derivation)}; {a.service_minutes:g} min a call"
+                                f"{' (assumed)' if a.service_assumption else ''}, target {a.target_share:.0%} within "
+                                f"{a.target_minutes:g} min</li>" for a in m.alternatives.values()) + "</ul>")
+    if d.team:
+        t0 = d.team[0]
+        out.append(f"<h3>What {t0.teams} {'team' if t0.teams == 1 else 'teams'} on duty at all hours would absorb "
+                   f"(per week over the {t0.weeks:,.1f} weeks with data)</h3>")
+        rows = []
+        for t in d.team:
+            if t.out_of_reach:
+                reached = (f"{t.answered_in_target_per_week:,.1f} ({t.share_in_target:.0%}): "
+                           f"<b>{t.teams_needed} teams needed to reach the target</b> of {t.target_share:.0%}")
+            else:
+                reached = f"{t.answered_in_target_per_week:,.1f} ({t.share_in_target:.0%})"
+            cost = (f"<span class='assumed'>not priced: {esc(t.withheld)}</span>" if t.withheld
+                    else money(t.team_cost_per_week))
+            rows.append([esc(t.route), f"{t.teams} × {t.responders_per_team}", f"{t.calls_per_week:,.1f}", reached,
+                         f"{t.police_hours_freed_per_week:,.1f}", money(t.police_cost_freed_per_week), cost])
+        out.append(_table(["route", "teams × people", "eligible calls a week", "reached within target a week",
+                           "police hours freed a week", "police cost freed a week", "team cost a week"], rows))
+        out.append("<p class='small'>Erlang C queueing: the calls a team reaches within the target when "
+                   "that many teams are on duty, hour by hour of the week; the calls beyond stay with police. The "
+                   "teams needed are those of the busiest hour.</p>")
+    return out
 
 
 def _page(title: str, body: str) -> str:
@@ -118,6 +189,8 @@ def _page(title: str, body: str) -> str:
 def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
     c, m = d.costs, d.costs.model
     generated_at = generated_at or datetime.now(UTC)
+    tz = ZoneInfo(d.timezone)
+    first, last = d.start.astimezone(tz), d.end.astimezone(tz)
     policy = ", ".join(d.policy_versions) or "unknown"
     community = d.demand[d.demand["source"] != "officer_initiated"]
     n_comm = int(community["calls"].sum())
@@ -127,22 +200,22 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
     assumed_share = all_line.assumed_calls / all_line.calls if all_line.calls else 0
     src_n = {"demand": 1, "rate": 2, "minutes": 3, "alt": 4, "burden": 5}
     sources = [
-        f"Calls: the stored, classified calls of {esc(d.city)} ({c.calls:,} calls, {c.days_with_data:,} days with data, "
-        f"{d.start:%Y-%m-%d} – {d.end:%Y-%m-%d}), classified by policy {esc(policy)}.",
+        f"Calls: the stored, classified calls of {esc(display_name(d.city))} ({c.calls:,} calls, {c.days_with_data:,} days with data, "
+        f"{first:%Y-%m-%d} – {last:%Y-%m-%d}), classified by policy {esc(policy)}.",
         f"Police unit-hour rate, FY{uh.year} ({uh.method}): {esc(uh.source)}.",
         f"On-scene minutes{' (ASSUMED)' if m.on_scene.assumption else ''}: {esc(m.on_scene.source)} ({m.on_scene.year}); "
         f"reference/costs/{esc(m.on_scene.file)}.",
         "Alternative responders: " + "; ".join(f"{esc(a.name)} — {esc(a.source)}{' [assumption]' if a.assumption else ''}"
                                                for a in m.alternatives.values()) + ".",
-        f"Burden: divert/burden.py over area_divergence (migration 003): officer-initiated events vs stored crime "
-        f"reports by {esc(d.layer or '—')}.",
+        f"Where policing and crime diverge: officer-initiated events in the stored calls against the city's "
+        f"reported crime, by {esc(d.layer or 'area')}; boundaries from the city's published area file.",
     ]
 
     def ref(key: str) -> str:
         return f"<sup>[{src_n[key]}]</sup>"
 
     words = [
-        f"Between {d.start:%B %-d, %Y} and {d.end:%B %-d, %Y} {esc(d.city)} stored {c.calls:,} calls; {n_comm:,} came "
+        f"Between {first:%B %-d, %Y} and {last:%B %-d, %Y} {esc(display_name(d.city))} stored {c.calls:,} calls; {n_comm:,} came "
         f"from the community.{ref('demand')} The policy would send {elig_i:,} of those "
         f"({elig_i / max(n_comm, 1):.0%}) to a crisis team or a civilian navigator on what dispatch first knew, and "
         f"{elig:,} ({elig / max(n_comm, 1):.0%}) once calls mentioning a weapon, violence, an injury or a high "
@@ -157,26 +230,21 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
         "The police cost is the value of the hours, not money a budget would save: officers freed from these calls "
         "are redeployed unless positions change.",
     ]
-    for a in (x for x in c.alternatives if x.stage == "eligible"):
-        words.append(
-            f"To take the {a.calls:,} {esc(a.route)} calls with {esc(a.alternative.name.lower())}, reaching "
-            f"{a.alternative.target_share:.0%} of them within {a.alternative.target_minutes:g} minutes, "
-            f"{a.team_hours_per_week:,} team-hours a week would be on duty (Erlang C), costing about "
-            f"{money(a.cost.central)} ({money(a.cost.low)}–{money(a.cost.high)}) over the same days, against "
-            f"{money(a.police_cost_freed.central)} of police time.{ref('alt')}")
-    words.append(f"Calls were classified by policy version {esc(policy)}; costs use model {esc(m.version)}.")
+    words.extend(_alternative_words(d, ref("alt")))
+    words[:0] = [f"<span class='assumed'>{esc(note)}</span>" for note in _coverage_notes(d)]
 
-    body = [f"<h1>{esc(d.city)}: calls for service, police time and the alternatives</h1>",
-            f"<p class='meta'>{d.start:%Y-%m-%d} – {d.end:%Y-%m-%d} ({esc(d.timezone)}) · policy version {esc(policy)} · "
-            f"cost model {esc(m.version)} · generated {generated_at:%Y-%m-%d %H:%M} UTC</p>",
+    body = [f"<h1>{esc(display_name(d.city))}: calls for service, police time and the alternatives</h1>",
+            f"<p class='meta'>{first:%Y-%m-%d} – {last:%Y-%m-%d} (local time, {esc(d.timezone)}) · every figure "
+            f"below comes from calls classified by policy version {esc(policy)} and cost model {esc(m.version)} · "
+            f"generated {generated_at.astimezone(tz):%Y-%m-%d %H:%M %Z}</p>",
             "<div class='summary'><h2 style='border:0;margin-top:0'>In plain words</h2>"
             + "".join(f"<p>{w}</p>" for w in words) + "</div>"]
 
     # demand
     body.append(f"<h2>Demand by route and source{ref('demand')}</h2><figure>{_demand_chart(d)}</figure>")
     piv = d.demand.groupby("route")[["calls", "eligible_initial", "eligible"]].sum().sort_values("calls", ascending=False)
-    body.append(_table(["route", "calls", "eligible (initial type)", "eligible (after disqualifiers)", "policy version"],
-                       [[esc(r), f"{int(v.calls):,}", f"{int(v.eligible_initial):,}", f"{int(v.eligible):,}", esc(policy)]
+    body.append(_table(["route", "calls", "eligible (initial type)", "eligible (after disqualifiers)"],
+                       [[esc(route_name(r)), f"{int(v.calls):,}", f"{int(v.eligible_initial):,}", f"{int(v.eligible):,}"]
                         for r, v in piv.iterrows()]))
     body.append(f"<p>Community calls (911, non-emergency, alarm, other): {n_comm:,}. Eligible on the initial type: "
                 f"{elig_i:,} ({elig_i / max(n_comm, 1):.1%}); after the disqualifiers: {elig:,} "
@@ -189,8 +257,8 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
         for line in (x for x in c.routes if x.stage == stage):
             basis = f"<span class='assumed'>{line.basis}</span>" if line.basis != "measured" else line.basis
             rows.append([esc(STAGE_TEXT[stage].split(" (")[0]), esc(line.key), f"{line.calls:,}",
-                         _rng(line.hours, _h), _rng(line.cost), basis, esc(", ".join(sorted(line.policy_versions)))])
-    body.append(_table(["calls", "route", "calls", "police unit-hours", "police cost", "on-scene time", "policy version"], rows))
+                         _rng(line.hours, _h), _rng(line.cost), basis])
+    body.append(_table(["calls", "route", "calls", "police unit-hours", "police cost", "on-scene time"], rows))
     body.append("<p><b>Loaded cost of a police unit-hour</b>, derived from the budget (low / central / high):</p><ul>"
                 + "".join(f"<li>{esc(t)}</li>" for t in uh.derivation()) + "</ul>")
     if assumed_share:
@@ -204,34 +272,12 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
 
     # alternative and team
     body.append(f"<h2>What an alternative would cost{ref('alt')}</h2>")
-    if c.alternatives:
-        body.append(_table(
-            ["eligible", "route", "responder", "calls", "team-hours a week", "alternative cost", "police cost freed",
-             "police hours freed"],
-            [[esc(a.stage.replace("_", " ")), esc(a.route), esc(a.alternative.name), f"{a.calls:,}",
-              f"{a.team_hours_per_week:,}", _rng(a.cost), _rng(a.police_cost_freed), _rng(a.police_hours_freed, _h)]
-             for a in c.alternatives]))
-        body.append("<ul>" + "".join(f"<li>{esc(a.name)}: {esc(a.derivation)}; {a.service_minutes:g} min a call"
-                                     f"{' (assumed)' if a.service_assumption else ''}, target {a.target_share:.0%} within "
-                                     f"{a.target_minutes:g} min</li>" for a in m.alternatives.values()) + "</ul>")
-    else:
-        body.append("<p>The cost model prices no alternative responder.</p>")
-    if d.team:
-        body.append(f"<h3>What a team of the proposed size would absorb ({d.team[0].teams} teams on duty at all hours)</h3>")
-        body.append(_table(
-            ["route", "eligible calls a week", "answered within target a week", "share", "police hours freed a week",
-             "police cost freed a week", "team cost a week"],
-            [[esc(t.route), f"{t.calls_per_week:,.1f}", f"{t.answered_in_target_per_week:,.1f}", f"{t.share_in_target:.0%}",
-              f"{t.police_hours_freed_per_week:,.1f}", money(t.police_cost_freed_per_week), money(t.team_cost_per_week)]
-             for t in d.team]))
-        body.append("<p class='small'>Erlang C (divert/staffing.py): the share of calls a team reaches within the target "
-                    "when that many teams are on duty, hour by hour of the week; the calls beyond stay with police.</p>")
+    body.extend(_alternative_sections(d))
 
     # burden
     body.append(f"<h2>Where policing and reported crime diverge{ref('burden')}</h2>")
-    bmap = _burden_map(d)
-    if bmap:
-        body.append(f"<figure>{bmap}</figure>")
+    if d.burden:
+        body.append(_burden_map(d))
     if d.dissimilarity is not None:
         body.append(f"<p>Dissimilarity index D = {d.dissimilarity:.3f}: the share of officer-initiated events that "
                     f"would have to move between {esc(d.layer)}s to match where crime is reported.</p>")
@@ -239,7 +285,8 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
         body.append("<ul>" + "".join(f"<li>{esc(b.sentence)}</li>" for b in d.burden[:8]) + "</ul>")
     if d.burden_note:
         body.append(f"<p>{esc(d.burden_note)}</p>")
-    body.append(f"<p class='small'>Survey layers: {esc(d.survey_note) if d.survey_note else ', '.join(esc(getattr(s, 'name', 'survey')) + ' (' + esc(getattr(s, 'source', '')) + ')' for s in d.surveys)}</p>")
+    if d.survey_note:
+        body.append(f"<p class='small'>What residents say: {esc(d.survey_note)}</p>")
 
     # evaluation
     if d.evaluation is not None:
@@ -254,7 +301,7 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
     body.append(f"<p class='small'>Produced by divert (<code>divert report --city {esc(d.city)}</code>). Figures describe "
                 "association, not cause; ranges are low and high readings of the stated sources, not confidence "
                 "intervals.</p>")
-    page = _page(f"{d.city}: calls, police time and the alternatives", "\n".join(body))
+    page = _page(f"{display_name(d.city)}: calls, police time and the alternatives", "\n".join(body))
     if fetches_anything(page):  # user text is neutralized by esc(): only a change to this template can do it
         raise RuntimeError("bug: the council page's template makes the page fetch something")
     return page

@@ -25,7 +25,9 @@ class BurdenArea:
 
 @dataclass(frozen=True)
 class TeamAbsorption:
-    """What a team of the proposed size would absorb of one route's eligible calls (Erlang C)."""
+    """What ``teams`` teams on duty at every hour would absorb of one route's eligible calls
+    (Erlang C). A team is the cost model's team (``responders_per_team`` people); every per-week
+    figure is over the weeks with data."""
 
     route: str
     teams: int
@@ -37,6 +39,20 @@ class TeamAbsorption:
     team_cost_per_week: float
     target_minutes: float
     service_minutes: float
+    responders_per_team: int = 1
+    teams_needed: int = 0                # teams on duty at the busiest hour to reach the target share
+    target_share: float = 0.8
+    weeks: float = 0.0
+    withheld: str | None = None          # why the team is not set against the police time
+
+    @property
+    def out_of_reach(self) -> bool:
+        """The proposed teams reach fewer calls within the target than the target share."""
+        return self.teams < self.teams_needed
+
+    @property
+    def team_hours_per_week(self) -> int:
+        return self.teams * 168
 
 
 @dataclass
@@ -62,28 +78,25 @@ class CouncilData:
 
 
 def survey_layers(city: str, layer: str | None):
-    """Community-survey layers for the map, when divert.surveys provides them.
+    """Community-survey layers for the map, and a sentence for the reader about residents' views.
 
-    Hook: divert/surveys/ (being added) is expected to expose ``survey_layers(city, layer)`` returning
-    objects with ``name``, ``source`` and ``values`` (area -> score). Until it does, the report says
-    no survey is available for the city.
+    No survey is drawn on the map yet: the sentence names the city's surveys (``divert survey
+    estimate`` reads them) or says that none is available.
     """
-    try:
-        from divert import surveys  # noqa: F401
-    except ImportError:
-        return [], "No community-survey layer: divert.surveys is not installed in this version."
-    fn = getattr(surveys, "survey_layers", None)
-    if fn is None:
-        return [], "No community-survey layer: divert.surveys offers no survey_layers() yet."
-    try:
-        layers = list(fn(city, layer) or [])
-    except Exception as exc:  # a survey problem must not stop the council report; it is reported
-        return [], f"Community-survey layer not shown: {exc}"
-    return layers, "" if layers else f"No community survey covers {city} ({layer})."
+    from divert.evaluation.report import display_name
+    from divert.surveys.mapping import load_survey_mapping, surveys_for
+
+    titles = [load_survey_mapping(n)[1].title or display_name(n) for n in surveys_for(city)]
+    if not titles:
+        return [], f"no community survey of {display_name(city)} is available to set beside these figures."
+    return [], (f"{'; '.join(titles)} — published separately; not drawn on this map.")
 
 
 def team_absorption(costs: CostReport, arrivals, teams: int, model: CostModel) -> list[TeamAbsorption]:
-    from divert.staffing import service_level
+    """``teams`` teams of each eligible route's alternative on duty at every hour: the calls they reach
+    within the target, the teams the target needs, and what they cost against the police time."""
+    from divert.coverage import withheld_alternative
+    from divert.staffing import answered_in_target, peak, staffing_plan
 
     out = []
     for line in costs.routes:
@@ -92,15 +105,17 @@ def team_absorption(costs: CostReport, arrivals, teams: int, model: CostModel) -
         alt = model.alternatives[line.key]
         rate = arrivals.get(("eligible", line.key), {})
         per_week = sum(rate.values())
-        answered = sum(r * service_level(teams, arrivals_per_hour=r, service_minutes=alt.service_minutes,
-                                         target_minutes=alt.target_minutes) for r in rate.values())
-        weeks = costs.days_with_data / 7 or 1
+        answered = answered_in_target(rate, teams, service_minutes=alt.service_minutes,
+                                      target_minutes=alt.target_minutes)
+        plan = staffing_plan(rate, service_minutes=alt.service_minutes, target_minutes=alt.target_minutes,
+                             target_share=alt.target_share)
         hours_per_call = line.hours.central / line.calls if line.calls else 0
         cost_per_hour = line.cost.central / line.hours.central if line.hours.central else 0
         team_cost = (alt.cost_per_hour.central * teams * 168) if alt.cost_per_hour else \
             (alt.cost_per_call.central * answered if alt.cost_per_call else math.nan)
-        del weeks
         out.append(TeamAbsorption(line.key, teams, per_week, answered, answered / per_week if per_week else 0,
                                   answered * hours_per_call, answered * hours_per_call * cost_per_hour,
-                                  team_cost, alt.target_minutes, alt.service_minutes))
+                                  team_cost, alt.target_minutes, alt.service_minutes, alt.responders_per_team,
+                                  peak(plan).teams, alt.target_share, costs.weeks,
+                                  withheld_alternative(costs.coverage, per_week)))
     return out

@@ -64,6 +64,22 @@ def test_costs_table_csv_sync_and_view_agree(seattle_db, service_env):
     assert table.returncode == 0, table.stderr
     assert "ASSUMED on-scene time" in table.stdout and "$93.34 per unit-hour" in table.stdout
     assert "policy default-" in table.stdout and "team-hours a week" in table.stdout
+    # the export is one sector's: said at the top, and no team is priced against its police time
+    lines = table.stdout.splitlines()
+    assert lines[1].startswith("COVERAGE: calls cover 1 of 54 beats (C3)") and "the budget is city-wide" in lines[1]
+    assert max(len(line) for line in lines) <= 110
+    words = " ".join(table.stdout.split())
+    assert "NOT PRICED against the police time: the calls cover 1 of 54 beats" in words
+    assert "police cost freed minus the alternative" not in words
+    # per week over the weeks with data, day-only calls included (not 0.3 a week over 400 weeks)
+    assert "a week over the" in words and "(0.3 a week)" not in words
+
+    staffing = run_divert(env, "staffing", "--city", "seattle", "--route", "navigator", timeout=120)
+    assert staffing.returncode == 0, staffing.stderr
+    team_hours = next(int(line.split(": ")[1].split()[0]) for line in staffing.stdout.splitlines()
+                      if line.startswith("team-hours a week:"))
+    assert f"(a team: 1 person): {team_hours:,} team-hours a week on duty" in words   # the same unit and hours
+    assert "team cost: NOT PRICED" in staffing.stdout and "a team is 1 person" in " ".join(staffing.stdout.split())
 
     out = run_divert(env, "costs", "--city", "seattle", "--format", "csv", timeout=120)
     assert out.returncode == 0, out.stderr
@@ -74,6 +90,7 @@ def test_costs_table_csv_sync_and_view_agree(seattle_db, service_env):
     eligible = [r for r in route_rows if r["stage"] == "eligible"]
     assert sum(int(r["timed_calls"]) for r in eligible) == 1
     assert any(r["basis"] == "mixed" for r in eligible) and all("ASSUMED" in r["source"] for r in eligible)
+    assert all(r["alt_withheld"] and not r["alt_cost"] for r in route_rows if r["alt_team_hours_per_week"])
     for r in rows:
         assert float(r["police_hours_low"]) <= float(r["police_hours"]) <= float(r["police_hours_high"])
         assert float(r["police_cost_low"]) <= float(r["police_cost"]) <= float(r["police_cost_high"])

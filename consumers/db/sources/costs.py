@@ -6,6 +6,7 @@ nothing here connects. Windows are [start, end) in UTC; None = from the first / 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 import pandas as pd
@@ -43,7 +44,12 @@ async def fetch_groups(conn, agency: str, start: datetime | None, end: datetime 
 
 async def fetch_arrivals(conn, agency: str, start, end, timezone: str):
     """Eligible community calls per hour of the week, averaged over the days with data, per stage
-    and route; and the number of days with data (sampled cities publish some days a month)."""
+    and route; and the number of days with data (sampled cities publish some days a month).
+
+    The hour-of-week profile comes from the calls timed to the second; calls known only to the
+    day (Seattle's extracts) follow the same profile, so a route's rates add up to all its
+    eligible calls per week with data. A route with no timed call is spread evenly over the week.
+    """
     from divert.evaluation.panel import observed_days
     from divert.policy import load_policy
     from schemas.records import CIVILIAN_ROUTES
@@ -56,26 +62,40 @@ async def fetch_arrivals(conn, agency: str, start, end, timezone: str):
     days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in day_rows}))
     per_weekday = pd.Series(days.day_of_week).value_counts().to_dict()
     observed = set(days)
+    weeks = len(days) / 7
     rows = await conn.fetch(
         "select (received_at at time zone $4)::date as day, "
         "       extract(hour from received_at at time zone $4)::int as hour, route, apco_code, "
-        "       eligible_initial, eligible, count(*) as calls "
+        "       eligible_initial, eligible, time_precision = 'second' as timed, count(*) as calls "
         f"from calls where {_WINDOW} and (eligible_initial or eligible) and source <> 'officer_initiated' "
-        "and time_precision = 'second' group by 1, 2, 3, 4, 5, 6", agency, start, end, timezone)
+        "group by 1, 2, 3, 4, 5, 6, 7", agency, start, end, timezone)
     policy = load_policy()
-    out = []
+    profile: list[tuple[str, str, int, float]] = []
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])   # all calls, timed calls
     for r in rows:
         day = pd.Timestamp(r["day"])
         if day not in observed:
             continue
-        hour = day.day_of_week * 24 + r["hour"]
-        rate = r["calls"] / per_weekday[day.day_of_week]
+        keys = []
         if r["eligible"]:
-            out.append(("eligible", r["route"], hour, rate))
+            keys.append(("eligible", r["route"]))
         if r["eligible_initial"]:
             base = policy.route_for(r["apco_code"])
-            out.append(("eligible_initial", base if base in CIVILIAN_ROUTES else r["route"], hour, rate))
-    return weekly_arrivals(out), len(days)
+            keys.append(("eligible_initial", base if base in CIVILIAN_ROUTES else r["route"]))
+        for key in keys:
+            totals[key][0] += r["calls"]
+            if r["timed"]:
+                totals[key][1] += r["calls"]
+                profile.append((*key, day.day_of_week * 24 + r["hour"], r["calls"] / per_weekday[day.day_of_week]))
+    arrivals = weekly_arrivals(profile)
+    out = {}
+    for key, (calls, timed) in totals.items():
+        if timed:
+            scale = calls / timed
+            out[key] = {hour: rate * scale for hour, rate in arrivals[key].items()}
+        else:
+            out[key] = {hour: calls / weeks / 168 for hour in range(168)}
+    return out, len(days)
 
 
 async def fetch_span(conn, agency: str, start, end):
@@ -128,6 +148,7 @@ async def sync_model(conn, model: CostModel, apco_codes: list[str] | None = None
 async def build_report(conn, city: str, start: datetime | None, end: datetime | None, model: CostModel,
                        timezone: str):
     """Everything `divert costs` and the council report show, for one city and window."""
+    from consumers.db.sources.coverage import read_coverage
     from divert.costs.compute import alternative_estimates, by_category, by_route, price
     from divert.costs.table import CostReport
     from divert.crosswalk import load_apco_codes
@@ -136,6 +157,8 @@ async def build_report(conn, city: str, start: datetime | None, end: datetime | 
     priced = price(await fetch_groups(conn, city, start, end), model)
     routes = by_route(priced)
     arrivals, days = await fetch_arrivals(conn, city, start, end, timezone)
-    alternatives = alternative_estimates(routes, arrivals, days / 7, model)
+    coverage = await read_coverage(conn, city, start=start, end=end, timezone=timezone,
+                                   budget=f"{model.city} FY{model.fiscal_year} budget")
+    alternatives = alternative_estimates(routes, arrivals, days / 7, model, coverage)
     return CostReport(city, model, start or lo, end or hi, timezone, n, days, routes,
-                      by_category(priced, load_apco_codes()), alternatives)
+                      by_category(priced, load_apco_codes()), alternatives, coverage, arrivals)

@@ -34,8 +34,7 @@ async def fetch_burden(conn, city: str, layer: str, start, end) -> tuple[list[Bu
 
         frame = frame[~frame["area"].isin(not_places(city, layer))]
     if frame.empty or frame["crime"].fillna(0).sum() == 0:
-        return [], None, (f"No reported crime stored for {city} by {layer} in this window: the burden map "
-                          "needs crime reports (`divert crime replay`).")
+        return [], None, no_crime_note(city, layer)
     (_, d), = divergence_by_window(frame).items()
     var = dict(zip(frame["area"], frame["crime_variance"], strict=False))
     points = {r["area"]: (r["lat"], r["lon"]) for r in await conn.fetch(
@@ -46,6 +45,20 @@ async def fetch_burden(conn, city: str, layer: str, start, end) -> tuple[list[Bu
         lat, lon = points.get(b.area, (None, None))
         out.append(BurdenArea(b.area, b.kind, b.sentence(layer), lat, lon, b.div.enforcement, b.div.crime))
     return out, d.dissimilarity, ""
+
+
+def no_crime_note(city: str, layer: str) -> str:
+    """Why the page cannot compare policing with crime, and what would help only if the city has it."""
+    from divert.adapters.crime import available_crime_cities
+    from divert.evaluation.report import display_name
+
+    name = display_name(city)
+    if city in available_crime_cities():
+        return (f"No reported crime of {name} is stored for this period by {layer}, so policing cannot be set "
+                f"beside crime here: load the city's crime reports (divert crime load --city {city}) and "
+                "run the report again.")
+    return (f"{name}'s reported crime is not among the data divert reads, so this page does not compare where "
+            "policing and reported crime diverge.")
 
 
 async def gather(conn, city: str, *, start=None, end=None, model: CostModel, timezone: str,
@@ -59,7 +72,7 @@ async def gather(conn, city: str, *, start=None, end=None, model: CostModel, tim
     if layer:
         data.burden, data.dissimilarity, data.burden_note = await fetch_burden(conn, city, layer, costs.start, costs.end)
     else:
-        data.burden_note = "No area layer chosen for the burden map (--layer)."
+        data.burden_note = "The stored calls carry no area (beat, district or substation), so no area is compared."
     data.surveys, data.survey_note = survey_layers(city, layer)
     if program:  # the same evaluation as `divert evaluate`
         data.evaluation = await evaluate_program(conn, program, outcome, timezone, method=method,

@@ -1,47 +1,65 @@
-"""Eligible demand by hour of week, read from the stored calls (``divert staffing``)."""
+"""Eligible demand by hour of week, read from the stored calls (``divert staffing``).
+
+The demand is the one ``divert costs`` staffs (:func:`consumers.db.sources.costs.fetch_arrivals`),
+and with a cost model the police time is the one it prices, so the two commands agree.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass
 
-from divert.adapters import load_adapter
-from divert.evaluation.panel import observed_days
+from divert.costs.model import CostModel, Range
+from divert.coverage import Coverage
 from divert.exceptions import ConfigError
 
 
-async def eligible_demand(conn, city: str, route: str):
-    """(eligible calls per hour of an average week by hour of week, measured police unit-minutes per
-    call or None, days with data, policy versions) for the route's community calls."""
-    tz = load_adapter(city).mapping.timezone
-    day_rows = await conn.fetch(
-        "select (received_at at time zone $2)::date as day, count(*) as calls from call_areas "
-        "where agency = $1 and layer = 'city' group by 1", city, tz)
-    if not day_rows:
+@dataclass(frozen=True)
+class Demand:
+    arrivals: dict[int, float]          # hour of week -> eligible calls per hour, over the weeks with data
+    days: int                           # days with data
+    calls: int                          # eligible community calls of the route in the window
+    policy_versions: str
+    coverage: Coverage
+    police_hours: Range | None          # the police unit-hours those calls took (cost model), or None
+    police_cost: Range | None
+    measured_minutes: float | None      # measured police unit-minutes per timed call, or None
+
+    @property
+    def weeks(self) -> float:
+        return self.days / 7
+
+    @property
+    def calls_per_week(self) -> float:
+        return sum(self.arrivals.values())
+
+
+async def eligible_demand(conn, city: str, route: str, timezone: str, model: CostModel | None = None,
+                          start=None, end=None) -> Demand:
+    """The route's eligible community calls (after the disqualifiers) per hour of an average week
+    with data, with what they cost in police time when a cost model is given."""
+    from consumers.db.sources.costs import build_report, fetch_arrivals, fetch_span
+    from consumers.db.sources.coverage import read_coverage
+
+    await fetch_span(conn, city, start, end)   # a one-line error when nothing is stored
+    hours = cost = None
+    if model is not None:
+        report = await build_report(conn, city, start, end, model, timezone)
+        arrivals, days, coverage = report.arrivals, report.days_with_data, report.coverage
+        line = next((x for x in report.routes if x.stage == "eligible" and x.key == route), None)
+        if line is not None:
+            hours, cost = line.hours, line.cost
+    else:
+        arrivals, days = await fetch_arrivals(conn, city, start, end, timezone)
+        coverage = await read_coverage(conn, city, start=start, end=end, timezone=timezone)
+    row = await conn.fetchrow(
+        "select count(*) as calls, string_agg(distinct policy_version, ', ') as versions, "
+        "       avg(extract(epoch from cleared_at - arrived_at) / 60 * coalesce(units, 1)) "
+        "           filter (where cleared_at >= arrived_at) as measured "
+        "from calls where agency = $1 and route = $2 and eligible and source <> 'officer_initiated' "
+        "and ($3::timestamptz is null or received_at >= $3) and ($4::timestamptz is null or received_at < $4)",
+        city, route, start, end)
+    if not days:
         raise ConfigError(f"no stored calls for {city}: replay its history first")
-    days = observed_days(pd.Series({pd.Timestamp(r["day"]): r["calls"] for r in day_rows}))
-    per_weekday = pd.Series(days.day_of_week).value_counts().to_dict()
-    rows = await conn.fetch(
-        "select (received_at at time zone $2)::date as day,"
-        "       extract(hour from received_at at time zone $2)::int as hour, count(*) as calls,"
-        "       avg(extract(epoch from cleared_at - arrived_at) / 60 * coalesce(units, 1))"
-        "           filter (where cleared_at >= arrived_at) as unit_minutes,"
-        "       count(*) filter (where cleared_at >= arrived_at) as timed"
-        "  from call_areas where agency = $1 and layer = 'city' and route = $3 and eligible"
-        "   and source <> 'officer_initiated' and time_precision = 'second' group by 1, 2", city, tz, route)
-    versions = [r[0] for r in await conn.fetch(
-        "select distinct policy_version from call_areas where agency = $1 and layer = 'city' and route = $2",
-        city, route)]
-    observed = set(days)
-    arrivals: dict[int, float] = {}
-    minutes, timed = 0.0, 0
-    for r in rows:
-        day = pd.Timestamp(r["day"])
-        if day not in observed:
-            continue
-        hour = day.day_of_week * 24 + r["hour"]
-        arrivals[hour] = arrivals.get(hour, 0.0) + r["calls"] / per_weekday[day.day_of_week]
-        if r["timed"]:
-            minutes += r["unit_minutes"] * r["timed"]
-            timed += r["timed"]
-    police = minutes / timed if timed else None
-    return arrivals, police, len(days), ", ".join(sorted(versions)) or "none"
+    measured = float(row["measured"]) if row["measured"] is not None else None
+    return Demand(dict(arrivals.get(("eligible", route), {})), days, row["calls"], row["versions"] or "none",
+                  coverage, hours, cost, measured)
