@@ -9,6 +9,11 @@ from divert.exceptions import ConfigError
 
 _DURATION = re.compile(r"^(\d+)\s*([dhw])$")
 
+# every window divert keeps (metric buckets, spike windows) is aligned on this instant, a Monday
+# at 00:00 UTC, as TimescaleDB's time_bucket is: the stream, the database and Grafana agree
+WINDOW_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+WINDOW_ORIGIN_SQL = f"timestamptz '{WINDOW_ORIGIN:%Y-%m-%d %H:%M:%S}+00'"
+
 
 def parse_window(text: str | None) -> timedelta | None:
     """'90d', '12h', '2w' → timedelta; 'all' or None → one window over the whole span.

@@ -28,7 +28,6 @@ from divert.spikes.settings import (
     DETECTORS,
     AlertSettings,
     load_alert_settings,
-    with_overrides,
 )
 from divert.spikes.windows import ORIGIN, ClosedWindow, EventTimeWindows, SeriesKey, series_of, window_start
 from divert.spikes.wording import alert_text
@@ -55,5 +54,4 @@ __all__ = [
     "replay_alerts",
     "series_of",
     "window_start",
-    "with_overrides",
 ]

@@ -32,10 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from divert import reference
+from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
-from divert.paths import reference_dir
 
 YEARS = range(2000, 2101)  # yearly events are expanded over these years
 
@@ -101,17 +100,13 @@ class Calendar:
 
 
 def events_path(agency: str) -> Path:
-    return reference_dir() / "events" / f"{agency}.yaml"
+    return reference.folder("events") / f"{agency}.yaml"
 
 
 @lru_cache(maxsize=64)
 def load_calendar(agency: str, timezone: str, path: Path | None = None) -> Calendar:
     """The agency's declared events (an empty calendar when it declares none)."""
     path = path or events_path(agency)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         return Calendar(source=str(path))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    return Calendar.from_dict(data, timezone, str(path))
+    return Calendar.from_dict(read_yaml(path), timezone, str(path))

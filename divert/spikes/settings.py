@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 
+from divert import reference
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 from divert.seasonal import SeasonalCounts
@@ -116,7 +116,7 @@ def load_alert_settings(agency: str, path: Path | None = None, **overrides) -> A
     """The settings for one agency: the file's defaults, the block of the chosen detector under
     ``detectors.<name>``, its ``cities.<agency>`` section, then ``overrides`` (None values
     ignored). The file is ``path``, else ``$DIVERT_ALERT_SETTINGS``, else reference/alerting.yaml.
-    The time zone comes from reference/cities/<agency>.yaml.
+    The time zone is the city's, from its mapping (:func:`divert.reference.city_timezone`).
 
     >>> s = load_alert_settings("san_antonio", k=3)
     >>> s.k, s.layers, s.timezone, s.detector, s.window_minutes
@@ -135,7 +135,7 @@ def load_alert_settings(agency: str, path: Path | None = None, **overrides) -> A
     given = {k: v for k, v in overrides.items() if v is not None}
     detector = given.get("detector", city.get("detector", data.get("detector", "threshold")))
     merged = {**data, **(blocks.get(detector) or {}), **city}
-    merged.setdefault("timezone", _city_timezone(agency))
+    merged.setdefault("timezone", reference.city_timezone(agency) or "UTC")
     merged.update(given)
     unknown = sorted(set(merged) - _FIELDS)
     if unknown:
@@ -147,16 +147,3 @@ def load_alert_settings(agency: str, path: Path | None = None, **overrides) -> A
         if isinstance(merged.get(name), Mapping):
             merged[name] = tuple(sorted((str(k), float(v)) for k, v in merged[name].items()))
     return AlertSettings(**merged)
-
-
-@lru_cache
-def _city_timezone(agency: str) -> str:
-    try:
-        city = yaml.safe_load((reference_dir() / "cities" / f"{agency}.yaml").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "UTC"
-    return (city or {}).get("timezone") or "UTC"
-
-
-def with_overrides(settings: AlertSettings, **overrides) -> AlertSettings:
-    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

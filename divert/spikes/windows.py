@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from divert.periods import WINDOW_ORIGIN
 from divert.spikes.settings import CITY_AREA, CITY_LAYER
 from schemas.records import ClassifiedCall
 
-ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # windows align like date_bin/time_bucket (a Monday)
+ORIGIN = WINDOW_ORIGIN  # windows align like date_bin/time_bucket (a Monday)
 
 
 class SeriesKey(NamedTuple):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from consumers.db.connection import connect
+from divert.periods import WINDOW_ORIGIN_SQL
 from divert.spikes import (
     CITY_LAYER,
     SpikeMonitor,
@@ -20,13 +21,13 @@ from schemas import CadEvent, ClassifiedCall
 HISTORY_DAYS = 56  # enough windows to learn every hour of the week several times
 
 
-_COVERAGE = """
-select date_bin($2::interval, received_at, timestamptz '2000-01-03 00:00:00+00') as start, count(*)
+_COVERAGE = f"""
+select date_bin($2::interval, received_at, {WINDOW_ORIGIN_SQL}) as start, count(*)
 from calls where agency = $1 and time_precision = 'second' and received_at >= $3 and received_at < $4
 group by 1
 """
-_COUNTS = """
-select date_bin($2::interval, received_at, timestamptz '2000-01-03 00:00:00+00') as start,
+_COUNTS = f"""
+select date_bin($2::interval, received_at, {WINDOW_ORIGIN_SQL}) as start,
        layer, area, route, count(*)
 from call_areas
 where agency = $1 and eligible and time_precision = 'second' and route = any($5::text[])
