@@ -30,7 +30,9 @@ class SeriesKey(NamedTuple):
 
 
 def window_start(t: datetime, window: timedelta) -> datetime:
-    """
+    """The start of the window holding ``t`` (windows aligned on WINDOW_ORIGIN).
+
+    >>> from datetime import UTC
     >>> window_start(datetime(2024, 5, 1, 13, 47, tzinfo=UTC), timedelta(minutes=15)).isoformat()
     '2024-05-01T13:45:00+00:00'
     """
