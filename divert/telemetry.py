@@ -6,6 +6,8 @@ Metrics are built on a registry given by the caller, so tests build a fresh
 
 from __future__ import annotations
 
+import math
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -61,8 +63,58 @@ class WorkerMetrics:
         self.spike_late_calls = Gauge(
             "divert_spike_late_calls", "Calls that arrived after their window had closed (counted in the "
             "database, not in live alerting), since the worker started", ["agency"], registry=r)
+        # the alerts now firing: what the Alertmanager annotation says
+        self.spike_alert_observed = Gauge(
+            "divert_spike_alert_observed_calls", "Calls since the firing spike started (its whole window), "
+            "by area and route", spike, registry=r)
+        self.spike_alert_expected = Gauge(
+            "divert_spike_alert_expected_calls", "Calls expected over that window", spike, registry=r)
+        self.spike_alert_minutes = Gauge(
+            "divert_spike_alert_window_minutes", "Minutes from the spike's start to the end of the last "
+            "window evaluated", spike, registry=r)
+        self.spike_alert_low = Gauge(
+            "divert_spike_alert_expected_low_calls", "Bottom of the band of normal counts for that window",
+            spike, registry=r)
+        self.spike_alert_high = Gauge(
+            "divert_spike_alert_expected_high_calls", "Top of the band of normal counts for that window",
+            spike, registry=r)
+        self.spike_windows_closed = Gauge(
+            "divert_spike_windows_closed_until_seconds", "End (Unix time) of the last event-time window the "
+            "spike detector evaluated, per agency", ["agency"], registry=r)
+        self.spike_alert_event = Gauge(
+            "divert_spike_alert_event", "1 while the firing spike runs during a declared event "
+            "(reference/events/<agency>.yaml), labelled with its name", [*spike, "event"], registry=r)
         self.consumer_lag = Gauge(
             "divert_consumer_lag",
             "Records behind the partition's end offset. The embedded broker (tansu) "
             "under-reports end offsets, so this reads low there; it is right on Apache Kafka.",
             ["topic", "partition"], registry=r)
+
+
+def publish_spikes(metrics: WorkerMetrics, monitor) -> None:
+    """Set the spike gauges from the detector's latest reading of every series and the figures
+    of every alert now firing (``monitor``: a divert.spikes.SpikeMonitor)."""
+    detector = monitor.detector
+    for (agency, key), r in detector.readings.items():
+        labels = (agency, key.layer, key.area, key.route)
+        metrics.spike_observed.labels(*labels).set(r.observed)
+        metrics.spike_expected.labels(*labels).set(r.expected)
+        metrics.spike_upper_bound.labels(*labels).set(r.upper_bound)
+        metrics.spike_score.labels(*labels).set(r.score if math.isfinite(r.score) else 0.0)
+        metrics.spike_alert_firing.labels(*labels).set(1 if r.firing else 0)
+    for agency, n in monitor.windows.late.items():
+        metrics.spike_late_calls.labels(agency).set(n)
+    for agency, n in detector.series_refused.items():
+        metrics.spike_series_refused.labels(agency).set(n)
+    for agency, end in detector.last_window_end.items():
+        metrics.spike_windows_closed.labels(agency).set(end.timestamp())
+    metrics.spike_alert_event.clear()  # only the events of alerts firing now
+    for (agency, key), f in detector.figures.items():
+        labels = (agency, key.layer, key.area, key.route)
+        metrics.spike_alert_observed.labels(*labels).set(f.observed)
+        metrics.spike_alert_expected.labels(*labels).set(f.expected)
+        metrics.spike_alert_minutes.labels(*labels).set((f.end - f.start).total_seconds() / 60)
+        metrics.spike_alert_high.labels(*labels).set(f.expected_high)
+        metrics.spike_alert_low.labels(*labels).set(f.expected_low)
+        if f.event:
+            metrics.spike_alert_event.labels(*labels, f.event).set(1)

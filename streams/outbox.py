@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from mode import Service
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=65536)  # one incident's key goes to several topics with the same partition count
@@ -113,3 +117,22 @@ async def produce_all(bootstrap: str, topic: str, records: Sequence[tuple[bytes 
         raise StreamError(f"could not produce to {topic} on {bootstrap}: {exc}") from exc
     finally:
         await outbox.close()
+
+
+async def send_until_acknowledged(producer, topic: str, records: list[tuple[bytes, bytes]],
+                                  what: str = "records") -> None:
+    """Produce pre-encoded records through a Faust app's producer and wait for the broker to have
+    them all, retrying until it does.
+
+    Faust acknowledges a ``take_events`` batch when the agent's body finishes or fails, so a
+    failure must not escape here: the batch stays unacknowledged while this retries."""
+    delay = 0.5
+    while records:
+        try:
+            futures = [await producer.send(topic, key, value, None, None, None) for key, value in records]
+            await asyncio.gather(*futures)
+            return
+        except KafkaError as exc:
+            log.warning("sending %d %s failed (%s); retrying in %.1f s", len(records), what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -147,6 +147,11 @@ class SpikeDetector:
         return {k: s.alert_id for k, s in self._series.items() if s.alert_id}
 
     @property
+    def last_window_end(self) -> Mapping[str, datetime]:
+        """The end of the last window evaluated, per agency."""
+        return self._last_end
+
+    @property
     def figures(self) -> dict[tuple[str, SeriesKey], AlertFigures]:
         """The figures of every alert now firing."""
         return {k: s.figures for k, s in self._series.items() if s.alert_id and s.figures}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
 
 from consumers.db.connection import connect
+from consumers.exceptions import DatabaseUnavailable
 from divert.periods import WINDOW_ORIGIN_SQL
 from divert.spikes import (
     CITY_LAYER,
@@ -44,7 +46,15 @@ async def rebuild_from_database(database_url: str, agencies,
                                 before: datetime | None = None) -> tuple[SpikeMonitor, list]:
     """The detector as if it had watched the stored calls of the last HISTORY_DAYS live, and the
     alerts that history implies but the alerts table does not hold yet (the store may have
-    written calls this agent had not yet counted, e.g. on a first start after a backfill)."""
+    written calls this agent had not yet counted, e.g. on a first start after a backfill).
+    DatabaseUnavailable when the history cannot be read."""
+    try:
+        return await _rebuild(database_url, agencies, before)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise DatabaseUnavailable(f"cannot read the stored calls: {exc}") from exc
+
+
+async def _rebuild(database_url: str, agencies, before: datetime | None) -> tuple[SpikeMonitor, list]:
     async with connect(database_url) as conn:
         windows, open_calls, latest = [], [], {}
         for agency in agencies:
