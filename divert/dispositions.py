@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from divert.adapters.reader import read_yaml
 from divert.crosswalk import Crosswalk, normalize_type
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
@@ -81,12 +81,7 @@ class DispositionLabels:
 
 def load_disposition_labels(city: str, path: Path | None = None) -> DispositionLabels:
     path = Path(path) if path else reference_dir() / "policies" / "dispositions.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: dispositions file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path) or {}
     spec = data.get(city) or {}
     if not isinstance(spec, dict):
         raise ConfigError(f"{path}: key '{city}': must be a mapping")

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
+from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 from schemas.records import CIVILIAN_ROUTES, ROUTES
@@ -187,12 +186,7 @@ def load_policy(path: Path | None = None) -> Policy:
     from divert import reference
 
     path = Path(path) if path else reference_dir() / "policies" / "default.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: policy file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     cities = {*reference.available("cities"), *reference.available("crime")}
     zones = {c: z for c in sorted(cities) if (z := reference.city_timezone(c))}
     return parse_policy(data, origin=str(path), timezones=zones)
@@ -258,6 +252,16 @@ def parse_policy(data: Any, origin: str = "<memory>", timezones: Mapping[str, st
         insufficient_route=p.disq_route(ins.get("route", "police"), "insufficient_information.route"),
         disqualifiers=disq, high_priority=high, availability=availability, cities=cities,
         path=origin, timezones=dict(timezones or {}))
+
+
+def parse_hours(texts: list[str], origin: str = "--hours") -> frozenset[int]:
+    """Hours of week (0 = Monday 00h, local) from the policy's notation; errors name ``origin``.
+
+    >>> sorted(parse_hours(["mon 07:00-09:00", "sun 23:00-24:00"]))
+    [7, 8, 167]
+    """
+    p = _Reader(origin)
+    return frozenset(h for text in texts for h in p._hours(text.lower(), ""))
 
 
 class _Reader:

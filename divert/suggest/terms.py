@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
-import yaml
-
+from divert.adapters.reader import read_yaml
 from divert.crosswalk import NOT_TRUNCATED, normalize_type
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
@@ -81,12 +80,7 @@ def _groups(data: dict, key: str, path: Path, sources: dict[str, str]) -> dict[s
 
 @cache
 def _load(path: Path) -> DispatchTerms:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: dispatch terms not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path) or {}
     sources: dict[str, str] = {}
     cues = []
     for i, c in enumerate(data.get("cues") or []):

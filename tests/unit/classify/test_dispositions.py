@@ -65,5 +65,5 @@ def test_disposition_file_errors(tmp_path):
     bad.write_text("x:\n  police_action: A\n")
     with pytest.raises(ConfigError, match="'x.police_action'"):
         load_disposition_labels("x", bad)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_disposition_labels("x", tmp_path / "missing.yaml")

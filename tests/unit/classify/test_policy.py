@@ -44,7 +44,7 @@ def test_errors_name_the_key(data, key):
 
 
 def test_file_errors(tmp_path):
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_policy(tmp_path / "none.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: [unclosed")
