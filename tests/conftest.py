@@ -13,11 +13,17 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from divert import stack as local_stack
 from divert.paths import shared_data_dir
 
 SHARED = shared_data_dir()
+
+# a property's examples are checked for what they assert, not for how fast a busy two-core machine
+# runs them: hypothesis's 200 ms deadline would fail a correct test there
+settings.register_profile("divert", deadline=None)
+settings.load_profile("divert")
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,12 @@ report count the same unit: a team of the cost model's size, per week over the w
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from divert.costs.compute import AlternativeEstimate, CostLine, alternative_estimates
@@ -37,13 +38,19 @@ def test_every_range_arithmetic_holds_its_central_value(a, b, k):
         assert holds(r), r
 
 
+@settings(deadline=None)  # the model is read once; a loaded machine must not fail the property
 @given(ranges(), ranges())
 def test_net_saving_holds_its_central_value(freed, cost):
-    model = load_model("seattle")
+    model = _seattle_model()
     a = AlternativeEstimate("eligible", "crisis", model.alternatives["crisis"], 10, 4.0, 2.5, 8, 1, cost,
                             freed, freed)
     assert holds(a.net)
     assert a.net.central == pytest.approx(freed.central - cost.central)
+
+
+@functools.cache
+def _seattle_model():
+    return load_model("seattle")
 
 
 def test_a_range_outside_its_central_value_cannot_be_built():
