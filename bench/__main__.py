@@ -18,25 +18,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"__init__", "__main__", "common", "engines"}
-# these read the database the stack uses, after a city is loaded; skipped when there is none
-NEEDS_RUNNING_DATABASE = {"panels"}
-
-
-def running_database() -> bool:
-    from divert.exceptions import DivertError
-    from divert.settings import services
-
-    try:
-        services()
-    except DivertError:
-        return False
-    return True
-
-
 def benchmarks() -> list[str]:
-    # the fast, in-process ones first; the two that start a stack of their own last
+    # the fast, in-process ones first; those that start a stack of their own last
     names = sorted(p.stem for p in HERE.glob("*.py") if p.stem not in NOT_BENCHMARKS)
-    return sorted(names, key=lambda n: (n in ("hot_path", "pipeline"), n))
+    return sorted(names, key=lambda n: (n in ("hot_path", "pipeline", "panels"), n))
 
 
 def main() -> None:
@@ -51,11 +36,6 @@ def main() -> None:
     results = []
     for name in names:
         print(f"\n== bench.{name} ==", flush=True)
-        if name in NEEDS_RUNNING_DATABASE and not running_database():
-            print("skipped: it reads a running database with a city loaded "
-                  "(`divert stack up`, `divert load`, or DIVERT_DATABASE_URL)")
-            results.append((name, "skipped", 0.0, "needs a running database with a city loaded"))
-            continue
         t = time.monotonic()
         try:
             # stderr (progress) passes through; stdout (figures) is captured and echoed

@@ -5,7 +5,8 @@ read with the same CSV reader and copied as text into a scratch table with async
 ``copy_records_to_table`` — the fastest a row can get into PostgreSQL, with no parsing,
 classification, keys or conflicts. Then ``divert load --city chicago`` (crime reports through
 the crime adapter and the keyed upsert writer, plus the survey's measures) into a fresh
-database. Printed: seconds, rows per second, and the load's rate as a share of COPY's.
+database. Printed: seconds, rows per second, and the load's rate as a share of COPY's; the last
+line is ``load_to_copy=R`` (issue 17: ≥ 0.5).
 
     .venv/bin/python -m bench.load [--database-url URL]   # default: a stack of its own
 """
@@ -16,7 +17,7 @@ import argparse
 import asyncio
 import time
 
-from bench.common import embedded_stack, fresh_database, machine, say
+from bench.common import embedded_stack, fresh_database, machine, result_line, say
 
 
 async def copy_baseline(database_url: str, paths) -> tuple[int, float]:
@@ -50,8 +51,8 @@ async def copy_baseline(database_url: str, paths) -> tuple[int, float]:
 
 
 def run(database_url: str | None) -> None:
-    from divert.adapters.crime import load_crime_adapter
     from consumers.db.history import run_load
+    from divert.adapters.crime import load_crime_adapter
 
     paths = load_crime_adapter("chicago").history_files()
 
@@ -73,6 +74,8 @@ def run(database_url: str | None) -> None:
               f"in {totals.seconds:.1f} s = {load_rate:,.0f} rows/s "
               f"({load_rate / copy_rate:.2f}× COPY's rate; {totals.dead_letters} dead letters)")
         print(f"second load of the same crime files: {again_s:.1f} s")
+        print(result_line(load_to_copy=f"{load_rate / copy_rate:.2f}", load_rows_per_s=f"{load_rate:.0f}",
+                          copy_rows_per_s=f"{copy_rate:.0f}"))
 
     if database_url:
         async def fresh_here() -> str:

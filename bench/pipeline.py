@@ -1,4 +1,4 @@
-"""Benchmark (issue 5): sustained end-to-end throughput of one worker (raw topic → rows in
+"""Benchmark (issues 5 and 17): sustained end-to-end throughput of one worker (raw topic → rows in
 ``calls``), event → row latency at 100 events/s, and the worker's peak memory.
 
 On a stack of its own, in one run:
@@ -13,6 +13,12 @@ On a stack of its own, in one run:
                     counted on its output topic
   aiokafka consume  a raw aiokafka consumer that only consumes the same topic (the floor of any
                     Kafka consumer here)
+  divert ingest hop the worker's hot hop alone (``bench.engines divert-ingest``: BatchConsumer +
+                    streams.ingest.handler, no database) over the same topic, counted on its
+                    calls.classified and deadletter: e2e_to_ingest = worker ÷ it (issue 17: ≥ 0.5)
+  store hop         the store hop's sink (``bench.store``: ``write_calls`` in batches of 5,000)
+                    against a plain COPY of the same rows into ``calls``, each into a fresh
+                    database: store_to_copy (issue 17: ≥ 0.3), over ``--store-rows`` (100,000)
 
 Latency: on fresh topics and a fresh database, a worker running, real San Antonio records made
 new (fresh incident number, ResponseDate = now) are produced at a paced 100/s for
@@ -20,6 +26,8 @@ new (fresh incident number, ResponseDate = now) are produced at a paced 100/s fo
 (committed_at is now() of the inserting transaction). Target: p99 ≤ 2 s.
 
     .venv/bin/python -m bench.pipeline [--rows N] [--latency-seconds 60] [--faust-budget 120]
+
+Ends with ``store_to_copy=R e2e_to_ingest=R2`` (after the issue-5 line).
 """
 
 from __future__ import annotations
@@ -103,6 +111,29 @@ def faust_baseline(running, n: int, logs: Path, source: str, budget: float):
     return run_engine("faust agent", [Process("faust", cmd, dict(os.environ), logs / "faust.log")],
                       running.broker_bootstrap, [f"{prefix}calls.classified", f"{prefix}deadletter"], n,
                       timeout=budget)
+
+
+def ingest_only(running, n: int, logs: Path, source: str):
+    """The ingest hop alone over the same topic, counted on its outputs."""
+    prefix = f"{PREFIX}ingest."
+    outputs = [f"{prefix}calls.classified", f"{prefix}deadletter"]
+    ensure_topics(running.broker_bootstrap, [*outputs, f"{prefix}cad.events", f"{prefix}officer.activity"])
+    cmd = engine_cmd("divert-ingest", bootstrap=running.broker_bootstrap, source=source, out_prefix=prefix,
+                     group="bench-ingest")
+    return run_engine("divert ingest hop", [Process("divert-ingest", cmd, dict(os.environ), logs / "ingest.log")],
+                      running.broker_bootstrap, outputs, n)
+
+
+def store_vs_copy(running, rows: int) -> tuple[float, float]:
+    """Rows/s of the store hop's writer and of a plain COPY of the same calls (bench.store)."""
+    from bench.store import classified_calls, plain_copy, through_the_writer
+
+    say(f"store hop vs COPY: classifying {rows:,} San Antonio calls")
+    calls = classified_calls(rows)
+    writer_s = asyncio.run(through_the_writer(asyncio.run(fresh_database(running)), calls))
+    copy_s = asyncio.run(plain_copy(asyncio.run(fresh_database(running)), calls))
+    say(f"  store hop {len(calls) / writer_s:,.0f} rows/s, COPY {len(calls) / copy_s:,.0f} rows/s")
+    return len(calls) / writer_s, len(calls) / copy_s
 
 
 def consume_only(running, n: int, logs: Path, source: str, engine: str = "consume") -> dict:
@@ -193,6 +224,7 @@ def main() -> None:
     p.add_argument("--faust-budget", type=float, default=120.0,
                    help="seconds the Faust agent may take before its rate is taken from what it did")
     p.add_argument("--logs", type=Path, default=None, help="folder for the processes' logs")
+    p.add_argument("--store-rows", type=int, default=100_000, help="calls the store hop and COPY write")
     args = p.parse_args()
     stop_cleanly_on_sigterm()
     logs = args.logs or Path(tempfile.mkdtemp(prefix="divert-bench-logs-"))
@@ -209,6 +241,8 @@ def main() -> None:
         divert = throughput(running, n, logs)
         faust = faust_baseline(running, n, logs, source, args.faust_budget)
         consume = consume_only(running, n, logs, source)
+        ingest = ingest_only(running, n, logs, source)
+        store_rate, copy_rate = store_vs_copy(running, args.store_rows)
         if args.latency_seconds > 0:
             lat = latency(running, items, logs, args.latency_seconds)
 
@@ -225,6 +259,10 @@ def main() -> None:
           + ("" if faust.complete else f" of {n:,} within its {args.faust_budget:.0f} s budget"))
     print(f"{'aiokafka consume only':<26}{consume['rate']:>11,.0f}{divert.rate / consume['rate']:>13.2f}"
           f"{consume['peak_rss_mib']:>14,.0f}  {consume['records']:,}")
+    print(f"{'divert ingest hop alone':<26}{ingest.rate:>11,.0f}{divert.rate / ingest.rate:>13.2f}"
+          f"{ingest.peak_rss_mib:>14,.0f}  {ingest.records:,}" + ("" if ingest.complete else " (INCOMPLETE)"))
+    print(f"store hop alone: {store_rate:,.0f} rows/s; plain COPY of the same rows: {copy_rate:,.0f} rows/s "
+          f"({args.store_rows:,} calls, batches of 5,000, fresh databases)")
     if lat:
         print(f"latency event → row at 100 events/s ({lat['stored']:,}/{lat['sent']:,} stored): "
               f"p50 {lat['p50']:.3f} s, p99 {lat['p99']:.3f} s, max {lat['max']:.3f} s (target p99 ≤ 2 s); "
@@ -234,6 +272,7 @@ def main() -> None:
                       rows_per_s=f"{divert.rate:.0f}",
                       p50_s=f"{lat['p50']:.3f}" if lat else "nan", p99_s=f"{lat['p99']:.3f}" if lat else "nan",
                       worker_peak_rss_mib=f"{divert.peak_rss_mib:.0f}"))
+    print(result_line(store_to_copy=f"{store_rate / copy_rate:.2f}", e2e_to_ingest=f"{divert.rate / ingest.rate:.2f}"))
 
 
 if __name__ == "__main__":

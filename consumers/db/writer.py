@@ -12,7 +12,8 @@ unique keys must include its time column), so when a city re-publishes an incide
 different time — Seattle's extracts carry only the date of calls its full export times to the
 second — the other version is removed; a time known to the second is never replaced by one
 known only to the day. ``call_areas`` is rebuilt from the stored calls in the same
-transaction, so the metric windows always agree with ``calls``.
+transaction, and on plain PostgreSQL so are the buckets of the metric windows (tables there)
+that the batch touched (``consumers.db.metrics``), so the windows always agree with ``calls``.
 
 Driver errors become :class:`~consumers.exceptions.SinkUnavailable` (retry later) when the
 database cannot be reached; anything else is a bug or a contract breach and propagates.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 import asyncpg
 import msgspec
 
+from consumers.db import metrics
 from consumers.exceptions import SinkUnavailable
 from schemas import Alert, ClassifiedCall, CrimeReport, DeadLetter, OfficerActivity
 
@@ -110,8 +112,14 @@ delete from call_areas a using unnest($1::text[], $2::text[]) as ids(agency, inc
 where a.agency = ids.agency and a.incident_id = ids.incident_id
 """
 
-_FILL_CALL_AREAS = """
-with ids as (select distinct * from unnest($1::text[], $2::text[]) as i(agency, incident_id))
+# a call's area rows: one per area layer it lies in, plus ("city", "all")
+_AREAS_OF = """cross join lateral (
+    select key, value from jsonb_each_text({call}.areas) where value <> ''
+    union all select 'city', 'all'
+) as a(layer, area)"""
+
+_IDS = "ids as (select distinct * from unnest($1::text[], $2::text[]) as i(agency, incident_id))"
+_INSERT_CALL_AREAS = f"""
 insert into call_areas (agency, incident_id, received_at, layer, area, policy_version, route,
                         source, time_precision, eligible_initial, eligible, arrived_at,
                         cleared_at, units)
@@ -120,11 +128,22 @@ select c.agency, c.incident_id, c.received_at, a.layer, a.area, c.policy_version
        c.units
 from calls c
 join ids on c.agency = ids.agency and c.incident_id = ids.incident_id
-cross join lateral (
-    select key, value from jsonb_each_text(c.areas) where value <> ''
-    union all select 'city', 'all'
-) as a(layer, area)
+{_AREAS_OF.format(call="c")}
 """
+_FILL_CALL_AREAS = f"with {_IDS} {_INSERT_CALL_AREAS}"
+
+# Where the metric windows are tables (plain PostgreSQL), the call_areas rows a batch removes and
+# adds are also recorded (``metrics.touch``), and the buckets they lie in are recomputed before
+# commit (``metrics.REFRESH``); on TimescaleDB the continuous aggregates follow by themselves.
+
+
+def _recording_removed(delete: str) -> str:
+    return f"with changed as ({delete} returning a.agency, a.layer, a.area, a.received_at) {metrics.touch('changed')}"
+
+
+_CLEAR_CALL_AREAS_RECORDED = _recording_removed(_CLEAR_CALL_AREAS)
+_FILL_CALL_AREAS_RECORDED = (f"with {_IDS}, changed as ({_INSERT_CALL_AREAS} returning agency, layer, area, "
+                             f"received_at) {metrics.touch('changed')}")
 
 
 def latest_per_incident(calls: Sequence[ClassifiedCall]) -> list[ClassifiedCall]:
@@ -167,6 +186,11 @@ _STAGED_CLEAR_CALL_AREAS = f"""
 delete from call_areas a using stage_calls n
 where a.agency = n.agency and a.incident_id = n.incident_id and not {_NOT_IN_EFFECT}
 """
+_STAGED_CLEAR_CALL_AREAS_RECORDED = _recording_removed(_STAGED_CLEAR_CALL_AREAS)
+# the area rows the COPY below adds, read from the staged calls (a call held back adds none:
+# recomputing its buckets anyway changes nothing)
+_STAGED_RECORD_ADDED = metrics.touch(f"(select n.agency, a.layer, a.area, n.received_at from stage_calls n "
+                                     f"{_AREAS_OF.format(call='n')}) added")
 AREA_COLUMNS = ("agency", "incident_id", "received_at", "layer", "area", "policy_version", "route",
                 "source", "time_precision", "eligible_initial", "eligible", "arrived_at", "cleared_at",
                 "units")
@@ -174,8 +198,10 @@ AREA_COLUMNS = ("agency", "incident_id", "received_at", "layer", "area", "policy
 # statistics (null before it exists on this connection)? A temp table is never analyzed by
 # autovacuum, and without statistics the planner may join it to calls with a scan of the whole
 # table, so it is analyzed once per connection.
+# The same round trip says whether the metric windows are tables the writer refreshes.
 _SERVER_AND_STAGE = ("select version() like '%Emscripten%' as pglite, (select reltuples >= 0 from pg_class "
-                     "where oid = to_regclass('pg_temp.stage_calls')) as analyzed")
+                     "where oid = to_regclass('pg_temp.stage_calls')) as analyzed, "
+                     f"coalesce({metrics.ARE_TABLES}, false) as windows_are_tables")
 
 
 def _staged_rows(arrays: list[list]) -> list[tuple]:
@@ -201,27 +227,38 @@ def area_rows(calls: Sequence[ClassifiedCall], held_back: set[tuple[str, str]] =
 
 
 async def write_calls(conn, calls: Sequence[ClassifiedCall]) -> int:
-    """Store classified calls and their area rows; return how many incidents the batch held."""
+    """Store classified calls and their area rows, and refresh the metric windows they touch;
+    return how many incidents the batch held."""
     if not calls:
         return 0
     latest = latest_per_incident(calls)
     arrays = _call_arrays(latest)
     async with _translated(), conn.transaction():
-        if await _staged(conn, latest, arrays):
-            return len(latest)
-        await conn.execute(_DELETE_FROM_ARRAYS, *arrays)
-        await conn.execute(_UPSERT_FROM_ARRAYS, *arrays)
-        await conn.execute(_CLEAR_CALL_AREAS, arrays[1], arrays[2])
-        await conn.execute(_FILL_CALL_AREAS, arrays[1], arrays[2])
+        pglite, analyzed, windows = await conn.fetchrow(_SERVER_AND_STAGE)
+        if windows:
+            await conn.execute(metrics.CREATE_TOUCHED)
+        if pglite:  # PGlite serves no COPY (its socket server drops the connection when asked)
+            await _write_arrays(conn, arrays, windows)
+        else:
+            await _write_staged(conn, latest, arrays, analyzed, windows)
+        if windows:
+            await conn.execute(metrics.REFRESH)
     return len(latest)
 
 
-async def _staged(conn, latest: Sequence[ClassifiedCall], arrays: list[list]) -> bool:
-    """Write through COPY; False (and nothing written) on PGlite, which does not serve COPY
-    (its socket server drops the connection when asked)."""
-    pglite, analyzed = await conn.fetchrow(_SERVER_AND_STAGE)
-    if pglite:
-        return False
+async def _write_arrays(conn, arrays: list[list], windows: bool) -> None:
+    await conn.execute(_DELETE_FROM_ARRAYS, *arrays)
+    await conn.execute(_UPSERT_FROM_ARRAYS, *arrays)
+    if windows:
+        await conn.execute(_CLEAR_CALL_AREAS_RECORDED, arrays[1], arrays[2])
+        await conn.execute(_FILL_CALL_AREAS_RECORDED, arrays[1], arrays[2])
+    else:
+        await conn.execute(_CLEAR_CALL_AREAS, arrays[1], arrays[2])
+        await conn.execute(_FILL_CALL_AREAS, arrays[1], arrays[2])
+
+
+async def _write_staged(conn, latest: Sequence[ClassifiedCall], arrays: list[list], analyzed: bool,
+                        windows: bool) -> None:
     await conn.execute(_STAGE_CALLS)
     await conn.copy_records_to_table("stage_calls", records=_staged_rows(arrays),
                                      columns=[c for c, _ in CALL_COLUMNS])
@@ -230,9 +267,12 @@ async def _staged(conn, latest: Sequence[ClassifiedCall], arrays: list[list]) ->
     await conn.execute(_DELETE_FROM_STAGE)
     await conn.execute(_UPSERT_FROM_STAGE)
     held_back = {(r[0], r[1]) for r in await conn.fetch(_STAGED_HELD_BACK)}
-    await conn.execute(_STAGED_CLEAR_CALL_AREAS)
+    if windows:
+        await conn.execute(_STAGED_CLEAR_CALL_AREAS_RECORDED)
+        await conn.execute(_STAGED_RECORD_ADDED)
+    else:
+        await conn.execute(_STAGED_CLEAR_CALL_AREAS)
     await conn.copy_records_to_table("call_areas", records=area_rows(latest, held_back), columns=AREA_COLUMNS)
-    return True
 
 
 ACTIVITY_COLUMNS = (
