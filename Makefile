@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-slow lint bench install system-deps stack-up stack-down clean
+.PHONY: demo test test-unit test-slow lint bench install system-deps stack-up stack-down clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# the pure core and every package's doctests: no broker, no database, no Debian packages
+test-unit: install
+	$(BIN)/python -m pytest -q -m "not slow" tests/unit divert schemas streams consumers
 
 test-slow: install system-deps
 	$(BIN)/python -m pytest -q -m slow
