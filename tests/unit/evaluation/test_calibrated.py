@@ -21,6 +21,7 @@ def _planted(panel: DailyPanel, share: float) -> float:
     return -share / (1 - share) * float(post.mean())
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("method", ["sc", "did"])
 def test_calibrated_intervals_hold_their_level_and_cover_a_planted_cut(method):
     fn = METHODS[method]
@@ -101,6 +102,7 @@ def test_the_headline_is_withheld_across_a_break_unless_named_intended():
     assert not named.withheld
 
 
+@pytest.mark.heavy
 def test_the_lead_is_the_method_closest_to_nominal_and_its_mde_is_stated():
     c = compare(synthetic_panel(effect=0.3, seed=2), methods=("sc", "did", "its"), placebo_runs=10)
     rates = {m: abs(r.fpr - 0.05) for m, r in c.runs.items()}
@@ -170,6 +172,7 @@ def test_the_report_leads_with_the_break_and_shows_no_effect_across_it():
     assert "withheld: the days cross a boundary change" in html and "<th>95% interval</th><td>" not in html
 
 
+@pytest.mark.heavy
 def test_the_report_states_the_lead_its_placebo_rate_and_the_mde_first():
     from divert.evaluation.report import EvaluationResult, ProgramInfo, render, summary
 
