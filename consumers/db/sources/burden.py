@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from consumers.db.sources import stored_span
 from divert.adapters import not_places
-from divert.exceptions import ConfigError
 from divert.surveys.measures import Measure, over_window
 
 
@@ -17,14 +17,8 @@ async def fetch_divergence(conn, agency: str, layer: str, start: datetime | None
                            harm_default: float, include_arrests: bool, restrict: str):
     """The rows of area_divergence, the span used, events with no area in the layer, and
     officer-activity subject records (for the disparity section)."""
-    if start is None or end is None:
-        lo, hi = await conn.fetchrow(
-            "select min(occurred_at), max(occurred_at) from enforcement_events where agency = $1", agency)
-        if lo is None:
-            raise ConfigError(f"no officer-initiated events stored for agency {agency!r}: "
-                              "replay its calls through the worker first")
-        start = start or lo
-        end = end or hi + timedelta(microseconds=1)
+    start, end = await stored_span(conn, "enforcement_events", "occurred_at", agency, start, end, none_stored=(
+        f"no officer-initiated events stored for agency {agency!r}: replay its calls through the worker first"))
     rows = await conn.fetch(
         "select * from area_divergence($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
         agency, layer, start, end, width, step, json.dumps(harm) if harm else None, harm_default,
@@ -45,12 +39,8 @@ async def fetch_divergence(conn, agency: str, layer: str, start: datetime | None
 
 async def fetch_crime_enforcement(conn, agency: str, layer: str, start, end, offences, not_ranked):
     """Counts per area (area_crime_enforcement), survey measures over the span, and the stored span."""
-    if start is None or end is None:
-        lo, hi = await conn.fetchrow(
-            "select min(occurred_at), max(occurred_at) from crime_reports where agency = $1", agency)
-        if lo is None:
-            raise ConfigError(f"no crime reports stored for {agency!r}: run `divert load --city {agency}` first")
-        start, end = start or lo, end or hi + timedelta(microseconds=1)
+    start, end = await stored_span(conn, "crime_reports", "occurred_at", agency, start, end, none_stored=(
+        f"no crime reports stored for {agency!r}: run `divert load --city {agency}` first"))
     rows = await conn.fetch("select * from area_crime_enforcement($1, $2, $3, $4, $5, $6)",
                             agency, layer, start, end, offences, not_ranked)
     survey_rows = await conn.fetch(

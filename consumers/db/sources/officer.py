@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from divert.exceptions import ConfigError
+from consumers.db.sources import stored_span
 from divert.officer_activity import SummaryRow
 
 
 async def fetch_summary(conn, agency: str, start, end, by: str, layer: str, tz: str):
     """officer_initiated_summary rows for the span (default: every stored call), the span, and the
     officer-initiated events known only to the day."""
-    if start is None or end is None:
-        lo, hi = await conn.fetchrow("select min(received_at), max(received_at) from calls where agency = $1",
-                                     agency)
-        if lo is None:
-            raise ConfigError(f"no calls stored for agency {agency!r}: replay its calls through the worker first")
-        start, end = start or lo, end or hi + timedelta(microseconds=1)
+    start, end = await stored_span(conn, "calls", "received_at", agency, start, end, none_stored=(
+        f"no calls stored for agency {agency!r}: replay its calls through the worker first"))
     rows = await conn.fetch("select * from officer_initiated_summary($1, $2, $3, $4, $5, $6)",
                             agency, start, end, by, layer, tz)
     day_only = await conn.fetchval(
