@@ -189,7 +189,15 @@ def load_policy(path: Path | None = None) -> Policy:
     data = read_yaml(path)
     cities = {*reference.available("cities"), *reference.available("crime")}
     zones = {c: z for c in sorted(cities) if (z := reference.city_timezone(c))}
-    return parse_policy(data, origin=str(path), timezones=zones)
+    policy = parse_policy(data, origin=str(path), timezones=zones)
+    from divert.crosswalk import load_apco_codes
+
+    # a misspelt code would route nothing and say nothing: every code must be one the crosswalks use
+    known = load_apco_codes()
+    for code in sorted({*policy.routes, *policy.insufficient_codes} - set(known)):
+        where = f"routes.{policy.routes[code]}" if code in policy.routes else "insufficient_information.codes"
+        raise ConfigError(f"{path}: key '{where}': {code!r} is not an APCO code of reference/crosswalks/apco_codes.csv")
+    return policy
 
 
 def parse_policy(data: Any, origin: str = "<memory>", timezones: Mapping[str, str] | None = None) -> Policy:

@@ -57,3 +57,21 @@ def test_hours_of_week():
         "navigator": {"hours": ["mon-fri 08:00-20:00", "sat 10:00-12:00"]}}})
     hours = p.availability["navigator"].hours
     assert len(hours) == 5 * 12 + 2 and 8 in hours and 7 not in hours and 5 * 24 + 11 in hours
+
+
+def test_the_policy_agrees_with_the_other_reference_files(tmp_path):
+    """A city's time zone is its mapping's, and every code the policy routes is an APCO code."""
+    from divert.paths import reference_dir
+
+    text = (reference_dir() / "policies" / "default.yaml").read_text(encoding="utf-8")
+    assert load_policy().city("san_antonio").timezone.key == "America/Chicago"   # from reference/cities/
+
+    other_zone = tmp_path / "zone.yaml"
+    other_zone.write_text(text.replace("  seattle:\n", "  seattle:\n    timezone: America/New_York\n"))
+    with pytest.raises(ConfigError, match=r"'cities\.seattle\.timezone': America/New_York, but the city's mapping"):
+        load_policy(other_zone)
+
+    misspelt = tmp_path / "code.yaml"
+    misspelt.write_text(text.replace("crisis: [EDP, WELFARE,", "crisis: [EDP, WELFAER,"))
+    with pytest.raises(ConfigError, match=r"'routes\.crisis': 'WELFAER' is not an APCO code"):
+        load_policy(misspelt)
