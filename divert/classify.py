@@ -38,6 +38,36 @@ from schemas.records import CIVILIAN_ROUTES, CadEvent, ClassifiedCall
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+# The kinds of reason that others read back (the funnel, divert/funnel.py), stored as
+# "<kind>: <detail>" in ClassifiedCall.reasons; written and read only through the helpers below.
+GUARD = "guard"                 # the built-in guard: the type reads as violent
+DISQUALIFIED = "disqualified"   # a disqualifier applied: "<name> (<evidence>) → <route>"
+UNAVAILABLE = "unavailable"     # the team is not in service then or there
+
+
+def reason(kind: str, detail: str) -> str:
+    """A reason of ``kind`` as the classifier stores it."""
+    return f"{kind}: {detail}"
+
+
+def reason_details(reasons: Sequence[str], kind: str) -> list[str]:
+    """The details of the stored reasons of ``kind``, in order.
+
+    >>> reason_details(["policy v: X → crisis", reason(GUARD, "type reads as violent ('GUN') → police")], GUARD)
+    ["type reads as violent ('GUN') → police"]
+    """
+    prefix = reason(kind, "")
+    return [r[len(prefix):] for r in reasons if r.startswith(prefix)]
+
+
+def disqualifier_names(reasons: Sequence[str]) -> list[str]:
+    """The disqualifiers that applied, as the policy names them ('weapon mentioned in type'), once each.
+
+    >>> disqualifier_names([reason(DISQUALIFIED, "weapon mentioned in type ('KNIFE' in type) → co_response")])
+    ['weapon mentioned in type']
+    """
+    return list(dict.fromkeys(d.split(" (")[0] for d in reason_details(reasons, DISQUALIFIED)))
+
 
 class Decision(NamedTuple):
     apco_code: str | None
@@ -104,7 +134,7 @@ class Classifier:
             if word:
                 route = "co_response" if route == "crisis" else "police"
                 if reasons is not None:
-                    reasons.append(f"guard: type reads as violent ({word!r}) → {route}")
+                    reasons.append(reason(GUARD, f"type reads as violent ({word!r}) → {route}"))
         return code, conf, route
 
     def _decide(self, initial_type, final_type, priority, source, hour_of_week, weekday, areas):
@@ -128,19 +158,19 @@ class Classifier:
                        if code in pol.insufficient_codes else
                        f"crosswalk confidence {conf:.2f} < {pol.min_confidence:g}")
                 forced.append(pol.insufficient_route)
-                reasons.append(f"disqualified: insufficient information ({why}) → {pol.insufficient_route}")
+                reasons.append(reason(DISQUALIFIED, f"insufficient information ({why}) → {pol.insufficient_route}"))
             for d in pol.disqualifiers:
                 hit = d.match(norm, code)
                 if hit is not None:
                     r = d.route_from(base)
                     forced.append(r)
-                    reasons.append(f"disqualified: {d.reason} ({hit!r} in type) → {r}")
+                    reasons.append(reason(DISQUALIFIED, f"{d.reason} ({hit!r} in type) → {r}"))
             if (priority is not None and city.priority_threshold is not None
                     and priority <= city.priority_threshold):
                 r = pol.high_priority.route_from(base)
                 forced.append(r)
-                reasons.append(f"disqualified: {pol.high_priority.reason} "
-                               f"(priority {priority} ≤ {city.priority_threshold}) → {r}")
+                reasons.append(reason(DISQUALIFIED, f"{pol.high_priority.reason} "
+                                      f"(priority {priority} ≤ {city.priority_threshold}) → {r}"))
             if forced:
                 route = max(forced, key=_severity)
         if route in CIVILIAN_ROUTES:
@@ -149,11 +179,11 @@ class Classifier:
                 if not avail.in_service(hour_of_week, weekday):
                     when = (f"{_DAY_NAMES[hour_of_week // 24]} {hour_of_week % 24:02d}h"
                             if hour_of_week is not None else f"{_DAY_NAMES[weekday]} (day only)")
-                    reasons.append(f"unavailable: {route} not in service {when} ({city.timezone.key})"
-                                   f" → {avail.fallback}")
+                    reasons.append(reason(UNAVAILABLE, f"{route} not in service {when} ({city.timezone.key})"
+                                          f" → {avail.fallback}"))
                     route = avail.fallback
                 elif areas is not None and (outside := avail.serves(dict(areas))) is not None:
-                    reasons.append(f"unavailable: {route} does not serve {outside} → {avail.fallback}")
+                    reasons.append(reason(UNAVAILABLE, f"{route} does not serve {outside} → {avail.fallback}"))
                     route = avail.fallback
         if route in CIVILIAN_ROUTES:
             reasons.append(f"eligible: {route}")

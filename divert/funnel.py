@@ -14,7 +14,7 @@ Stages, each a subset of the one before:
                               it); 'not measured' when the city's data names none
 
 The first three stages read the classification (``eligible_initial`` and the classifier's own
-``disqualified:`` / ``guard:`` reasons, divert/classify.py); hours and areas are the program's, so
+guard and disqualifier reasons, read with divert.classify's helpers); hours and areas are the program's, so
 calls classified under a policy with other hours are placed by the program's. Every call that
 leaves is an :class:`Exit` with its stage, reason, hour of week and area: the coverage gaps.
 """
@@ -22,11 +22,14 @@ leaves is an :class:`Exit` with its stage, reason, hour of week and area: the co
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from divert.classify import GUARD, disqualifier_names, reason_details
+from divert.exceptions import ConfigError
+from divert.policy import Availability, Policy
 from divert.simulation.calls import AssumedService, sim_calls
 from divert.simulation.engine import Simulation, hour_of_week, simulate
 from divert.simulation.program import Program
@@ -35,10 +38,6 @@ from schemas.records import ClassifiedCall
 STAGES = ("community calls", "eligible by initial type", "after disqualifiers", "inside program hours",
           "inside program areas", "servable by its teams", "served")
 Basis = Literal["counted", "simulated", "measured", "not measured"]
-
-# the prefixes divert.classify.Classifier writes its reasons with
-_DISQUALIFIED = "disqualified: "
-_GUARD = "guard: "
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,36 @@ class Funnel:
     exits: tuple[Exit, ...] = field(repr=False)
     simulation: Simulation | None      # the servable stage's run (None: no call reached it)
     notes: tuple[str, ...] = ()
+    area_layer: str | None = None      # the layer exits and the simulation are broken down by
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
+
+
+def program_for(policy: Policy, city: str, route: str, *, teams: int, target_minutes: float, target_share: float,
+                hours: frozenset[int] | None = None, areas: dict[str, frozenset[str]] | None = None) -> Program:
+    """A program of ``route`` in ``city``: the policy's availability for the route, with the hours
+    and areas given here in its place (``divert funnel --hours``, a stored program's areas)."""
+    if city not in policy.cities:
+        raise ConfigError(f"policy {policy.version} has no city {city!r} (cities: {', '.join(sorted(policy.cities))})")
+    base = policy.city(city).availability.get(route) or Availability()
+    override = None
+    if hours is not None or areas is not None:
+        override = Availability(hours=base.hours if hours is None else hours,
+                                areas=base.areas if areas is None else areas, fallback=base.fallback)
+    return Program(policy, city, route, teams=teams, target_minutes=target_minutes, target_share=target_share,
+                   availability_override=override)
+
+
+def civilian_route(routes: Collection[str], name: str) -> str:
+    """The civilian route a stored program takes (crisis before navigator)."""
+    from schemas.records import CIVILIAN_ROUTES
+
+    route = next((r for r in ("crisis", "navigator") if r in routes and r in CIVILIAN_ROUTES), None)
+    if route is None:
+        raise ConfigError(f"program {name!r} takes no civilian route (routes: {', '.join(routes) or 'none'}): "
+                          "a funnel needs crisis or navigator")
+    return route
 
 
 def _initial_drop(c: ClassifiedCall, program: Program) -> str | None:
@@ -83,15 +109,14 @@ def _initial_drop(c: ClassifiedCall, program: Program) -> str | None:
         return f"type not mapped by the crosswalk → {base}"
     if base != program.route:
         return f"initial type → {base}"
-    if any(r.startswith(_GUARD) for r in c.reasons):
+    if reason_details(c.reasons, GUARD):
         return f"type reads as violent (guard) → {c.route}"
     return f"not eligible on the initial type under policy {c.policy_version}"
 
 
 def _disqualifiers(c: ClassifiedCall) -> str | None:
     """The disqualifiers that applied, as the classifier named them ('weapon mentioned in type')."""
-    names = [r[len(_DISQUALIFIED):].split(" (")[0] for r in c.reasons if r.startswith(_DISQUALIFIED)]
-    return "; ".join(dict.fromkeys(names)) or None
+    return "; ".join(disqualifier_names(c.reasons)) or None
 
 
 def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: AssumedService,
@@ -132,7 +157,10 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
 
     def outside_areas(c: ClassifiedCall) -> str | None:
         outside = availability.serves(c.call.areas)
-        return None if outside is None else f"outside program areas ({outside})"
+        if outside is None:
+            return None
+        layer = outside.partition("=")[0]
+        return f"outside program areas ({outside if c.call.areas.get(layer) else f'no {layer} recorded'})"
 
     community = keep(calls, STAGES[0], lambda c: "officer-initiated" if c.call.source == "officer_initiated" else None)
     initial = keep(community, STAGES[1], lambda c: _initial_drop(c, program))
@@ -167,7 +195,7 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
         notes.append(f"{sum(versions.values())} calls were classified under another policy "
                      f"({', '.join(sorted(versions))}) than the program's ({program.policy.version})")
     if simulation is not None and simulation.assumed_service:
-        notes.append(f"service minutes assumed for {simulation.assumed_service} of {len(simulation.outcomes)} "
+        notes.append(f"service minutes assumed for {simulation.assumed_service:,} of {len(simulation.outcomes):,} "
                      f"simulated calls: {simulation.assumed_source}")
     if alternative_dispositions is None:
         served_stage = Stage(STAGES[6], None, {}, "not measured")
@@ -189,8 +217,75 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
     counts = (len(community), len(initial), len(qualified), len(in_hours), len(in_areas), len(servable))
     stages = [Stage(name, n, _dropped(exits, name), "simulated" if name == STAGES[5] else "counted")
               for name, n in zip(STAGES[:6], counts, strict=True)]
-    return Funnel(program, len(calls), (*stages, served_stage), tuple(exits), simulation, tuple(notes))
+    return Funnel(program, len(calls), (*stages, served_stage), tuple(exits), simulation, tuple(notes), layer)
 
 
 def _dropped(exits: list[Exit], stage: str) -> dict[str, int]:
     return dict(Counter(e.reason for e in exits if e.stage == stage).most_common())
+
+
+def reaching(f: Funnel, calls: Iterable[ClassifiedCall], stage: str) -> list[ClassifiedCall]:
+    """The ``calls`` of ``f`` that reached ``stage`` (e.g. 'inside program areas': the program's calls)."""
+    i = STAGES.index(stage)
+    left = {e.incident_id for e in f.exits if STAGES.index(e.stage) <= i}
+    return [c for c in calls if c.call.incident_id not in left]
+
+
+def by_group(f: Funnel, calls: Iterable[ClassifiedCall], key: Callable[[ClassifiedCall], str | None]
+             ) -> dict[str | None, tuple[int | None, ...]]:
+    """The funnel's stage counts within groups of the same calls (an area, a month): one count per
+    stage, the calls of the group that reached it (None where the stage is not measured)."""
+    left = {e.incident_id: STAGES.index(e.stage) for e in f.exits}
+    measured = tuple(s.count is not None for s in f.stages)
+    counts: dict[str | None, list[int]] = {}
+    for c in calls:
+        row = counts.setdefault(key(c), [0] * len(STAGES))
+        for i in range(left.get(c.call.incident_id, len(STAGES))):
+            row[i] += 1
+    return {k: tuple(n if measured[i] else None for i, n in enumerate(row)) for k, row in counts.items()}
+
+
+# where eligible calls (after the disqualifiers) miss the program: the stage they leave at
+GAPS = {"outside hours": STAGES[3], "outside areas": STAGES[4], "every team busy": STAGES[5]}
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """Eligible calls (after the disqualifiers) the program misses, by hour of week (local) and by
+    area of the funnel's layer: outside its hours, outside its areas, or with every team busy (lost,
+    or started after the target, in the simulation)."""
+
+    eligible: int
+    eligible_by_hour: dict[int, int]
+    eligible_by_area: dict[str, int]
+    by_hour: dict[str, dict[int, int]]      # gap → hour of week → calls
+    by_area: dict[str, dict[str, int]]      # gap → area → calls
+    day_only: int                           # eligible calls known to the day only: in no hour
+
+    def total(self, gap: str) -> int:
+        return sum(self.by_area[gap].values())
+
+
+def coverage_gaps(f: Funnel, calls: Iterable[ClassifiedCall]) -> Gaps:
+    """The coverage gaps of ``f`` over the ``calls`` it was computed on."""
+    tz, layer = f.program.timezone, f.area_layer
+    early = {e.incident_id for e in f.exits if STAGES.index(e.stage) < 3}
+    eligible = [c for c in calls if c.call.incident_id not in early]
+    by_hour: Counter[int] = Counter()
+    by_area: Counter[str] = Counter()
+    for c in eligible:
+        if c.call.time_precision == "second":
+            by_hour[hour_of_week(c.call.received_at, tz)] += 1
+        by_area[(c.call.areas.get(layer) if layer else None) or "unknown"] += 1
+    busy = {STAGES[5]: ("lost: ", "a team started it after")}
+    gap_hour = {g: Counter() for g in GAPS}
+    gap_area = {g: Counter() for g in GAPS}
+    for e in f.exits:
+        for g, stage in GAPS.items():
+            if e.stage == stage and (stage not in busy or e.reason.startswith(busy[stage])):
+                if e.hour_of_week is not None:
+                    gap_hour[g][e.hour_of_week] += 1
+                gap_area[g][e.area or "unknown"] += 1
+    return Gaps(len(eligible), dict(by_hour), dict(by_area), {g: dict(v) for g, v in gap_hour.items()},
+                {g: dict(v) for g, v in gap_area.items()},
+                sum(c.call.time_precision != "second" for c in eligible))

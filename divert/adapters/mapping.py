@@ -83,6 +83,12 @@ class SourceSpec(Struct, forbid_unknown_fields=True, frozen=True):
     default: Source = "911"
 
 
+class AlternativeResponse(Struct, forbid_unknown_fields=True, frozen=True):
+    """What in the city's data marks a call an alternative team answered (the funnel's 'served')."""
+
+    dispositions: list[str] = []        # dispositions, as the city writes them (compared upper-case)
+
+
 class CityMapping(Struct, forbid_unknown_fields=True, frozen=True):
     timezone: str
     fields: Fields
@@ -97,7 +103,23 @@ class CityMapping(Struct, forbid_unknown_fields=True, frozen=True):
     non_geographic: dict[str, list[str]] = {}   # layer name -> values
     source: SourceSpec = msgspec.field(default_factory=SourceSpec)
     outcomes: dict[str, list[Outcome]] = {}  # disposition -> officer-activity outcomes
+    # None: the city's data marks no alternative response, and the funnel's 'served' is not measured
+    alternative_response: AlternativeResponse | None = None
     private_columns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PRIVATE_COLUMNS))
+
+
+def alternative_dispositions(m: CityMapping) -> frozenset[str] | None:
+    """The dispositions that mark an alternative response (upper case), None when the mapping names none.
+
+    >>> m = msgspec.convert({"timezone": "UTC", "fields": {"incident_id": "id", "initial_type": "t"},
+    ...     "times": {"received_at": {"column": "at", "formats": ["%Y"]}},
+    ...     "alternative_response": {"dispositions": ["Crisis team responded "]}}, CityMapping)
+    >>> sorted(alternative_dispositions(m))
+    ['CRISIS TEAM RESPONDED']
+    """
+    if m.alternative_response is None or not m.alternative_response.dispositions:
+        return None
+    return frozenset(d.strip().upper() for d in m.alternative_response.dispositions)
 
 
 def non_geographic(m: CityMapping, layer: str) -> frozenset[str]:

@@ -31,7 +31,9 @@ DEMO_PROGRAM = {"san_antonio": ("substation", "NORTH", "2024-09-01"),
               help="Length of a shift; the view counts the current shift in event time.")
 @click.option("--first-shift", type=click.IntRange(0, 23), default=6, show_default=True,
               help="Local hour the day's first shift begins (shifts follow every --shift-hours).")
-def command(city: str, speed: str, exit_when_done: bool, shift_hours: int, first_shift: int) -> None:
+@click.option("--teams", type=click.IntRange(0, 100), default=2, show_default=True,
+              help="Teams per civilian route (crisis, navigator) whose live state the view simulates.")
+def command(city: str, speed: str, exit_when_done: bool, shift_hours: int, first_shift: int, teams: int) -> None:
     """Bring up the embedded stack, migrate, start a worker, replay a real city at high speed and
     show calls by route, the diversion-eligible share, the areas where enforcement diverges most
     from community demand, and open alerts: in the last hour and the current shift (event time, the
@@ -67,7 +69,7 @@ def command(city: str, speed: str, exit_when_done: bool, shift_hours: int, first
                         logs / "replay.log", cleanup)
         try:
             view = View(adapter.agency, HEADLINE_LAYER.get(city, "district"), adapter.mapping.timezone,
-                        shift_hours, first_shift)
+                        shift_hours, first_shift, teams)
             _watch(svc.database_url, view, replay, worker, logs, metrics_url)
             report = _evaluation_report(env, city, logs)
             _where_everything_is(svc, logs, report, metrics_url)
@@ -116,6 +118,7 @@ class View:
     timezone: str
     shift_hours: int = 8
     first_shift: int = 6
+    teams: int = 2                 # teams per civilian route whose live state the view shows (0: none)
 
 
 PROGRESS_EVERY = 10.0  # seconds between progress lines when the output is not a terminal
@@ -252,13 +255,47 @@ def render(snap, view: View, status: str = ""):
     for a in snap.open_alerts[:5]:
         alerts.add_row(local(a.window_start, tz, "%m-%d %H:%M"), area_name(a.area), route_name(a.route),
                        f"{a.observed:.0f}", f"{a.expected:.1f}")
-    return Group(*head, Text(), routes, Text(), eligible, Text(),
+    teams = _teams_now(snap, view)
+    return Group(*head, Text(), routes, Text(), eligible, *([Text(), teams] if teams is not None else []), Text(),
                  heading(f"Where enforcement departs most from community demand, by {view.layer}"), areas,
                  Text("LQ: the area's share of officer-initiated events ÷ its share of community calls "
                       "(areas with 30 or more community calls; all stored calls)", style="dim"), Text(),
                  heading(f"Open alerts: {len(snap.open_alerts)}"
                          + (" (the 5 newest)" if len(snap.open_alerts) > 5 else "")),
                  *([alerts] if snap.open_alerts else []))
+
+
+def _teams_now(snap, view: View):
+    """The configured teams' live state per civilian route: the simulation run over the last hours'
+    eligible calls up to the newest stored call (event time)."""
+    from rich.table import Table
+
+    from divert.labels import route_name
+    from divert.simulation.calls import AssumedService, SimCall
+    from divert.simulation.live import live_state
+
+    if not view.teams or snap.newest is None:
+        return None
+    model = _cost_model(view.agency)
+    t = Table(box=None, pad_edge=False, padding=(0, 1))
+    for i, col in enumerate((f"now, {view.teams} teams a route", "eligible last hour", "in target", "busy",
+                             "free", "waiting", "to police")):
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
+    for route in ("crisis", "navigator"):
+        alt = model.alternatives.get(route) if model else None
+        minutes, target = (alt.service_minutes, alt.target_minutes) if alt else ({"crisis": 60.0}.get(route, 45.0), 15.0)
+        calls = [SimCall(incident, at, apco_code=code) for at, r, code, incident in snap.recent_eligible if r == route]
+        s = live_state(calls, teams=view.teams, now=snap.newest, target_minutes=target,
+                       assumed=AssumedService.flat(minutes, f"{minutes:g} min a call (assumed)"))
+        t.add_row(route_name(route), f"{s.eligible_last_hour:,}", f"{s.started_within_target:,}", f"{s.busy}",
+                  f"{s.free}", f"{s.waiting}", f"{s.lost}")
+    return t
+
+
+def _cost_model(city: str):
+    from divert.costs.model import costs_dir, load_model
+
+    return load_model(city) if (costs_dir() / f"{city}.yaml").is_file() else None
 
 
 def _evaluation_report(env: dict, city: str, logs: Path) -> Path | None:

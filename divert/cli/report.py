@@ -21,7 +21,9 @@ from divert.exceptions import ConfigError
 @click.option("--teams", default=2, show_default=True, help="proposed team size: teams on duty at every hour")
 @click.option("--method", type=click.Choice(["auto", "sc", "did", "its", "wdd"]), default="auto", show_default=True,
               help="evaluation method with --program (auto: every method, led by the best calibrated)")
-def command(city, program_name, output, start, end, layer, teams, method) -> None:
+@click.option("--hours", multiple=True, help="with --program: its hours for the funnel, e.g. 'mon-sun 07:00-23:00' "
+                                             "(repeatable) [default: the policy's for its route]")
+def command(city, program_name, output, start, end, layer, teams, method, hours) -> None:
     """Demand by route and source, eligible shares at both stages, police hours and cost, the
     burden map (with survey layers where a survey exists), what a team of the proposed size would
     absorb, and the program's evaluation — every number with its source and policy version."""
@@ -33,6 +35,11 @@ def command(city, program_name, output, start, end, layer, teams, method) -> Non
 
     if teams < 1:
         raise ConfigError("--teams must be at least 1")
+    if hours and not program_name:
+        raise ConfigError("--hours shapes a program's funnel: name the program with --program")
+    from divert.policy import parse_hours
+
+    week = parse_hours(list(hours)) if hours else None
     tz = city_timezone(city)
     model = load_model(city)
     start_t, end_t = local_span(start, end, tz)
@@ -40,7 +47,7 @@ def command(city, program_name, output, start, end, layer, teams, method) -> Non
     async def read(conn):
         return await gather(conn, city, start=start_t, end=end_t, model=model, timezone=tz,
                             layer=layer or await burden_layer(conn, city), teams=teams, program=program_name,
-                            method=method)
+                            method=method, hours=week)
 
     if output is None:
         output = default_folder() / f"{city}-council-report.html"

@@ -297,6 +297,18 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
         body.append("".join(f"<p>{esc(t)}</p>" for t in summary(ev)))
         body.append(f"<figure>{_series_chart(ev)}</figure>")
 
+    # the program's funnel and coverage gaps; the initial → final type reconciliation
+    from divert.report.funnel import reconciliation, section
+
+    if d.funnel is not None:
+        body.append(f"<h2>From eligible to served: {esc(d.program_name)}</h2>")
+        if d.evaluation_note:
+            body.append(f"<p class='assumed'>The program's before/after is not evaluated: {esc(d.evaluation_note)}</p>")
+        body.extend(section(d.funnel, d.gaps, d.funnel_erlang_c, d.team_unit, d.timezone))
+    if d.reconciliation is not None:
+        body.append("<h2>What dispatch first knew, and what the calls turned out to be</h2>")
+        body.extend(reconciliation(d.reconciliation, display_name(d.city)))
+
     body.append("<h2>Sources</h2><ol>" + "".join(f"<li>{s}</li>" for s in sources) + "</ol>")
     body.append(f"<p class='small'>Produced by divert (<code>divert report --city {esc(d.city)}</code>). Figures describe "
                 "association, not cause; ranges are low and high readings of the stated sources, not confidence "

@@ -71,6 +71,13 @@ class CouncilData:
     survey_note: str = ""
     team: list[TeamAbsorption] = field(default_factory=list)
     evaluation: object | None = None     # divert.evaluation.report.EvaluationResult
+    evaluation_note: str = ""            # why the program could not be evaluated (the data's span)
+    program_name: str = ""
+    funnel: object | None = None         # divert.funnel.Funnel of the program (--program)
+    gaps: object | None = None           # divert.funnel.Gaps of that funnel
+    funnel_erlang_c: float | None = None  # Erlang C's share within target for the funnel's inputs
+    team_unit: str = ""                  # what a team of the funnel's program is
+    reconciliation: object | None = None  # divert.reconcile.Reconciliation (initial → final type)
 
     @property
     def policy_versions(self) -> list[str]:

@@ -62,6 +62,9 @@ class Snapshot:
     # (area, officer-initiated, community calls, LQ of enforcement to community demand)
     divergent_areas: list[tuple[str, int, int, float]] = field(default_factory=list)
     open_alerts: list[Alert] = field(default_factory=list)
+    # eligible civilian-route calls timed to the second in the hours before the newest: (received_at,
+    # route, APCO code, incident id), for the configured teams' live state (divert.simulation.live)
+    recent_eligible: list[tuple[datetime, str, str | None, str]] = field(default_factory=list)
 
     @property
     def calls(self) -> int:
@@ -96,6 +99,13 @@ select area, coalesce(enforcement, 0)::bigint as enforcement, coalesce(demand, 0
 from per_area, totals
 where demand >= 30
 order by lq desc nulls last limit $3
+"""
+
+_RECENT_ELIGIBLE = """
+select received_at, route, apco_code, incident_id from calls
+where agency = $1 and eligible and route in ('crisis', 'navigator') and time_precision = 'second'
+  and received_at > $2 and received_at <= $3 and source <> 'officer_initiated'
+order by received_at
 """
 
 _OPEN_ALERTS = """
@@ -140,4 +150,6 @@ async def snapshot(conn, agency: str, layer: str, top: int = 5, not_places: froz
                               r["window_start"], r["window_end"])
                         for r in await conn.fetch(_OPEN_ALERTS, agency) if r["state"] == "firing"]
     snap.open_alerts.sort(key=lambda a: a.window_start, reverse=True)
+    snap.recent_eligible = [(r["received_at"], r["route"], r["apco_code"], r["incident_id"]) for r in
+                            await conn.fetch(_RECENT_ELIGIBLE, agency, snap.newest - timedelta(hours=4), snap.newest)]
     return snap

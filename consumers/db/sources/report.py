@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from consumers.db.sources.costs import build_report, fetch_arrivals
-from consumers.db.sources.evaluation import evaluate_program
+from consumers.db.sources.evaluation import evaluate_program, load_program
+from consumers.db.sources.funnel import funnel_calls, published_days, type_counts
 from divert.costs.model import CostModel
 from divert.report.data import BurdenArea, CouncilData, survey_layers, team_absorption
 
@@ -63,7 +64,8 @@ def no_crime_note(city: str, layer: str) -> str:
 
 async def gather(conn, city: str, *, start=None, end=None, model: CostModel, timezone: str,
                  layer: str | None = None, teams: int = 2, program: str | None = None,
-                 outcome: str = "police_calls_eligible", method: str = "did", placebo_runs: int = 10) -> CouncilData:
+                 outcome: str = "police_calls_eligible", method: str = "did", placebo_runs: int = 10,
+                 hours: frozenset[int] | None = None) -> CouncilData:
     costs = await build_report(conn, city, start, end, model, timezone)
     demand = await fetch_demand(conn, city, costs.start, costs.end)
     data = CouncilData(city, timezone, costs.start, costs.end, demand, costs, layer)
@@ -75,9 +77,50 @@ async def gather(conn, city: str, *, start=None, end=None, model: CostModel, tim
         data.burden_note = "The stored calls carry no area (beat, district or substation), so no area is compared."
     data.surveys, data.survey_note = survey_layers(city, layer)
     if program:  # the same evaluation as `divert evaluate`
-        data.evaluation = await evaluate_program(conn, program, outcome, timezone, method=method,
-                                                 placebo_runs=placebo_runs)
+        from divert.evaluation.panel import EvaluationError
+
+        try:
+            data.evaluation = await evaluate_program(conn, program, outcome, timezone, method=method,
+                                                     placebo_runs=placebo_runs)
+        except EvaluationError as exc:   # the page still shows the program's funnel, and says why
+            if "no program named" in str(exc) or "has no city" in str(exc):
+                raise
+            data.evaluation_note = str(exc)
+        await program_funnel(conn, data, program, teams=teams, model=model, start=start, end=end, hours=hours)
+    from divert.reconcile import reconcile
+
+    rows, _ = await type_counts(conn, city, start, end)
+    data.reconciliation = reconcile(rows)
     return data
+
+
+async def program_funnel(conn, data: CouncilData, name: str, *, teams: int, model: CostModel, start, end,
+                         hours: frozenset[int] | None = None) -> None:
+    """The program's funnel over the report's window (its areas, ``hours`` or the policy's hours for
+    its route, ``teams`` teams on duty), its coverage gaps, and Erlang C's share for the same inputs."""
+    from divert.adapters import load_adapter
+    from divert.adapters.mapping import alternative_dispositions
+    from divert.funnel import civilian_route, coverage_gaps, funnel, program_for
+    from divert.policy import load_policy
+    from divert.simulation import AssumedService, erlang_c_share
+
+    info = await load_program(conn, name)
+    route = civilian_route(info.routes, info.name)
+    alt = model.alternatives.get(route)
+    program = program_for(load_policy(), data.city, route, teams=teams,
+                          target_minutes=alt.target_minutes if alt else 15.0,
+                          target_share=alt.target_share if alt else 0.8,
+                          hours=hours, areas={info.layer: frozenset(info.areas)})
+    assumed = AssumedService.team(alt) if alt else AssumedService.flat(60.0, "60 min per call (divert's default)")
+    calls = await funnel_calls(conn, data.city, start, end)
+    days = await published_days(conn, data.city, data.timezone, start, end)
+    f = funnel(calls, program, assumed=assumed, observed_days=days,
+               alternative_dispositions=alternative_dispositions(load_adapter(data.city).mapping))
+    data.program_name, data.funnel, data.gaps = info.name, f, coverage_gaps(f, calls)
+    data.funnel_erlang_c = erlang_c_share(f.simulation) if f.simulation is not None else None
+    size = alt.responders_per_team if alt else 1
+    data.team_unit = f"a team is {size} {'person' if size == 1 else 'people'}" + (
+        f", cost model {model.version}" if alt else "")
 
 
 async def burden_layer(conn, city: str) -> str | None:
