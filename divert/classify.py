@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, NamedTuple
 
 from divert.crosswalk import Crosswalk, normalize_type, violent_match
 from divert.policy import CityPolicy, Policy
 from schemas.records import CIVILIAN_ROUTES, CadEvent, ClassifiedCall
+
+if TYPE_CHECKING:  # pandas is for batch work: the worker classifies one call at a time without it
+    import pandas as pd
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -225,6 +225,9 @@ class Classifier:
         ``priority``, ``source``, ``received_at``, ``time_precision``, ``areas`` optional), the
         same columns out plus the classification. One decision per distinct key, broadcast back,
         with the same time and area keys as :meth:`classify`."""
+        import numpy as np
+        import pandas as pd
+
         n = len(df)
         keys = pd.DataFrame(index=df.index)
         keys["initial_type"] = df["initial_type"].astype(object)
@@ -277,6 +280,7 @@ def classify_frame(df: pd.DataFrame, crosswalk: Crosswalk, policy: Policy,
     ``priority``, ``source``, ``received_at``, ``time_precision``, ``areas`` optional), the same
     columns out plus the classification. One decision per distinct key, broadcast back.
 
+    >>> import pandas as pd
     >>> from divert.crosswalk import load_crosswalk
     >>> from divert.policy import load_policy
     >>> df = pd.DataFrame({"initial_type": ["Welfare Check", "Assault", "Welfare Check"],
@@ -293,6 +297,8 @@ _NO_PRIORITY = -(2**62)
 
 def _broadcast(df: pd.DataFrame, keys: pd.DataFrame, clf: Classifier) -> pd.DataFrame:
     """One decision per distinct key row, broadcast back to every row."""
+    import numpy as np
+
     n = len(df)
     cols = list(keys.columns)
     # the areas tuples are hashable; groupby on object columns keeps first-seen order

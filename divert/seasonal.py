@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 from river.stats import EWMean
-from scipy import stats
+from scipy import special
 
 SLOTS = 168  # hours in a week
 ALPHA_PRIOR = 0.05  # added to E[mu²] when estimating alpha (counts of ~0.2 a window and below)
@@ -139,12 +139,26 @@ def nb_quantile(q: float, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
     over = pos & (variance > mean * (1 + 1e-6))
     poisson = pos & ~over
     if poisson.any():
-        out[poisson] = stats.poisson.ppf(q[poisson], mean[poisson])
+        out[poisson] = _poisson_ppf(q[poisson], mean[poisson])
     if over.any():
         m, v = mean[over], variance[over]
         n = m * m / (v - m)
-        out[over] = stats.nbinom.ppf(q[over], n, n / (n + m))
+        out[over] = _nbinom_ppf(q[over], n, n / (n + m))
     return out
+
+
+# scipy.stats' own ppf of these two laws, on the special functions it calls (importing scipy.stats
+# would add ~50 MB to every worker); 0 < q < 1, as the detector's quantiles are
+def _poisson_ppf(q: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    vals = np.ceil(special.pdtrik(q, mu))
+    below = np.maximum(vals - 1, 0)
+    return np.where(special.pdtr(below, mu) >= q, below, vals)
+
+
+def _nbinom_ppf(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    vals = np.ceil(special.nbdtrik(q, n, p))
+    below = np.maximum(vals - 1, 0)
+    return np.where(special.betainc(n, below + 1, p) >= q, below, vals)
 
 
 def z_score(observed: float, mean: float, variance: float) -> float:

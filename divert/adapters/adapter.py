@@ -52,18 +52,30 @@ class Normalized(NamedTuple):
 class _Column:
     """A compiled FieldSpec: aliases, extra strip characters and an optional regex."""
 
-    __slots__ = ("columns", "strip", "regex", "template")
+    __slots__ = ("columns", "strip", "regex", "template", "_shaped")
 
     def __init__(self, spec: FieldSpec):
         self.columns = spec.columns
         self.strip = spec.strip or None
         self.regex = re.compile(spec.regex) if spec.regex else None
         self.template = spec.template
+        # a column worth reshaping (codes, beats, districts) holds few distinct values: each is
+        # reshaped once (bounded, so a column of unique values cannot grow it without end)
+        self._shaped: dict[str, str | None] = {}
 
     def get(self, raw: Mapping, rid: str | None) -> str | None:
         text = raw_text(raw, self.columns, rid)
-        if text is None:
-            return None
+        if text is None or (self.strip is None and self.regex is None and self.template is None):
+            return text
+        try:
+            return self._shaped[text]
+        except KeyError:
+            shaped = self._shape(text)
+            if len(self._shaped) < _SHAPED_MAX:
+                self._shaped[text] = shaped
+            return shaped
+
+    def _shape(self, text: str) -> str | None:
         if self.strip is not None:
             text = text.strip(self.strip).strip() or None
         if self.regex is not None and text is not None:
@@ -72,6 +84,9 @@ class _Column:
         if self.template is not None and text is not None:
             text = self.template.format(text)
         return text
+
+
+_SHAPED_MAX = 4096
 
 
 class _Time:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from divert.adapters.times import time_parser
 
@@ -51,3 +55,32 @@ def test_epoch_ms_exact_and_bounded():
     for bad in ("1667278839", "-5", "99999999999999999", "1.5e3", "abc"):
         with pytest.raises(ValueError):
             parse(bad)
+
+
+# the formats city mappings use, and variants that exercise whitespace runs, case and literals
+_FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d", "%Y", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y  %H:%M",
+            "%Y%m%d%H%M%S", "%I:%M %p on %m/%d/%Y",
+            "%m/%d/%y %H:%M:%S", "%m/%d/%y %I:%M:%S %p"]
+
+
+@given(fmt=st.sampled_from(_FORMATS),
+       moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+       noise=st.text(alphabet="0123456789 :/-.APMapm", max_size=4), where=st.integers(0, 30),
+       case=st.sampled_from([str.upper, str.lower, str.title]))
+def test_wall_clock_parser_is_strptime(fmt, moment, noise, where, case):
+    """The regex path gives strptime's datetime, or a ValueError where strptime raises one, for
+    well-formed texts and for texts with characters inserted, unpadded or in any case."""
+    from divert.adapters.times import wall_clock_parser
+
+    well_formed = case(moment.strftime(fmt))
+    unpadded = well_formed.replace("/0", "/").replace(" 0", " ")
+    mangled = well_formed[:where] + noise + well_formed[where:]
+    parse = wall_clock_parser(fmt)
+    for text in (well_formed, unpadded, mangled):
+        try:
+            expected = datetime.strptime(text, fmt)
+        except ValueError:
+            with pytest.raises(ValueError):
+                parse(text)
+        else:
+            assert parse(text) == expected, text
