@@ -11,8 +11,8 @@ One SELECT over ``call_areas`` defines a window of any width; it is rendered
 
 A touched bucket is (agency, layer, area, bucket): the writer records the (agency, layer, area,
 minute) of every call_areas row it removes or adds in the temporary table ``touched_call_areas``,
-and each width recomputes the distinct buckets of those minutes, reading only their rows through
-call_areas' (agency, layer, area, received_at) index.
+and each width recomputes those buckets, reading only their rows through call_areas' (agency,
+layer, area, received_at) index, one range per area and day (per week for the daily window).
 
 Two workers may store calls of one agency at the same time. Each takes a transaction-scoped
 advisory lock per agency before refreshing, so the second waits for the first to commit and,
@@ -91,9 +91,17 @@ def touch(rows: str) -> str:
             f"from {rows}")
 
 
-def _touched_buckets(width: str) -> str:
-    return (f"(select distinct agency as t_agency, layer as t_layer, area as t_area, "
-            f"{bucket(width, at='minute')} as t_bucket from {TOUCHED}) t")
+# The touched buckets of one (agency, layer, area) within one span are read as one range: the
+# untouched buckets between them are recomputed too, which is right (any bucket recomputed from
+# call_areas is) and costs less than an index probe per bucket.
+_SPAN = {"1m": "1 day", "1h": "1 day", "1d": "7 days"}
+
+
+def _touched_ranges(width: str) -> str:
+    """One row per (agency, layer, area, span) touched: its first and last touched bucket."""
+    b = bucket(width, at="minute")
+    return (f"(select agency as t_agency, layer as t_layer, area as t_area, min({b}) as t_lo, max({b}) as t_hi "
+            f"from {TOUCHED} group by agency, layer, area, date_bin('{_SPAN[width]}', minute, {ORIGIN})) t")
 
 
 _IN_TOUCHED_AREA = "agency = t_agency and layer = t_layer and area = t_area"
@@ -102,16 +110,17 @@ _IN_TOUCHED_AREA = "agency = t_agency and layer = t_layer and area = t_area"
 def refresh(width: str) -> str:
     """Recompute the window's touched buckets from call_areas.
 
-    Each touched bucket's rows are looked up through an index: a LATERAL subquery the planner
-    may not flatten (``offset 0``) makes the plan a loop over the buckets whatever the statistics
-    say. A batch touches thousands of buckets of tables of millions of rows, which a hash or
-    merge join would read whole (without fresh statistics the planner chose one: 20 s a batch).
+    Each range of touched buckets is one index range scan, of the window's rows and of
+    call_areas': a LATERAL subquery the planner may not flatten (``offset 0``) makes the plan a
+    loop over the ranges whatever the statistics say. A batch touches thousands of buckets of
+    tables of millions of rows, which a hash or merge join would read whole (without fresh
+    statistics the planner chose one: 20 s a batch).
     """
-    old_rows = (f"{_touched_buckets(width)} cross join lateral (select ctid as old_row from {table(width)} "
-                f"where {_IN_TOUCHED_AREA} and bucket = t_bucket offset 0) old")
-    rows = (f"{_touched_buckets(width)} cross join lateral (select * from call_areas "
-            f"where {_IN_TOUCHED_AREA} and received_at >= t_bucket "
-            f"and received_at < t_bucket + interval '{WIDTHS[width]}' offset 0) call_areas")
+    old_rows = (f"{_touched_ranges(width)} cross join lateral (select ctid as old_row from {table(width)} "
+                f"where {_IN_TOUCHED_AREA} and bucket >= t_lo and bucket <= t_hi offset 0) old")
+    rows = (f"{_touched_ranges(width)} cross join lateral (select * from call_areas "
+            f"where {_IN_TOUCHED_AREA} and received_at >= t_lo "
+            f"and received_at < t_hi + interval '{WIDTHS[width]}' offset 0) call_areas")
     return (f"delete from {table(width)} m using {old_rows} where m.ctid = old.old_row;\n"
             f"insert into {table(width)} ({', '.join(COLUMNS)})\n{select(width, source=rows)}")
 
