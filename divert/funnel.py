@@ -17,6 +17,11 @@ The first three stages read the classification (``eligible_initial`` and the cla
 guard and disqualifier reasons, read with divert.classify's helpers); hours and areas are the program's, so
 calls classified under a policy with other hours are placed by the program's. Every call that
 leaves is an :class:`Exit` with its stage, reason, hour of week and area: the coverage gaps.
+
+Most calls leave at the first two stages on what is stored alone: officer-initiated events, and
+community calls whose initial type the program's policy routes elsewhere. A source may count those
+in the database (:class:`Early`, see :func:`reach`) and pass only the rest one by one: the stages,
+reasons and breakdowns are the same, and a whole city's history fits in memory.
 """
 
 from __future__ import annotations
@@ -61,6 +66,57 @@ class Exit:
 
 
 @dataclass(frozen=True)
+class EarlyType:
+    """Calls counted in the database that leave at the first two stages: one initial code."""
+
+    officer_initiated: bool
+    apco_code: str | None
+    policy_version: str
+    calls: int
+
+
+@dataclass(frozen=True)
+class EarlyGroup:
+    """The same calls by area (of the funnel's layer) and local day, for the breakdowns."""
+
+    officer_initiated: bool
+    area: str | None
+    day: date
+    calls: int
+
+
+@dataclass(frozen=True)
+class Early:
+    """Calls that never reach the program's route, counted rather than read (see :func:`reach`)."""
+
+    by_type: tuple[EarlyType, ...] = ()
+    by_area_day: tuple[EarlyGroup, ...] = ()
+
+    @property
+    def calls(self) -> int:
+        return sum(t.calls for t in self.by_type)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which initial codes reach a program's route under its policy: ``codes`` when the policy's
+    default route is another, else every code but ``others`` (and a call with no code)."""
+
+    codes: frozenset[str]
+    others: frozenset[str]
+    default_reaches: bool
+
+
+def reach(program: Program) -> Reach:
+    """The codes whose calls may stay past 'eligible by initial type'; every other community call
+    leaves there, whatever else is stored about it (:func:`_initial_drop`)."""
+    routes = program.policy.routes
+    return Reach(frozenset(c for c, r in routes.items() if r == program.route),
+                 frozenset(c for c, r in routes.items() if r != program.route),
+                 program.policy.default_route == program.route)
+
+
+@dataclass(frozen=True)
 class Funnel:
     program: Program
     records: int                       # classified calls given, officer-initiated included
@@ -69,9 +125,21 @@ class Funnel:
     simulation: Simulation | None      # the servable stage's run (None: no call reached it)
     notes: tuple[str, ...] = ()
     area_layer: str | None = None      # the layer exits and the simulation are broken down by
+    early: Early = field(default=Early(), repr=False)   # calls counted, not given one by one
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
+
+
+@dataclass(frozen=True)
+class StoredProgram:
+    """What a funnel reads of a program recorded with `divert program add`."""
+
+    name: str
+    agency: str
+    layer: str
+    areas: tuple[str, ...]
+    routes: tuple[str, ...]
 
 
 def program_for(policy: Policy, city: str, route: str, *, teams: int, target_minutes: float, target_share: float,
@@ -119,10 +187,19 @@ def _disqualifiers(c: ClassifiedCall) -> str | None:
     return "; ".join(disqualifier_names(c.reasons)) or None
 
 
+def _early_reason(apco_code: str | None, program: Program) -> str:
+    base = program.policy.route_for(apco_code)
+    return f"type not mapped by the crosswalk → {base}" if apco_code is None else f"initial type → {base}"
+
+
 def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: AssumedService,
            alternative_dispositions: Collection[str] | None = None, area_layer: str | None = None,
-           observed_days: Collection[date] | None = None) -> Funnel:
+           observed_days: Collection[date] | None = None, early: Early | None = None) -> Funnel:
     """The program's funnel over ``calls`` (one city, one period: the caller chooses them).
+
+    ``early``: the window's other calls, counted in the database: officer-initiated events and
+    community calls whose initial code does not :func:`reach` the program's route (``calls`` then
+    holds only the rest). Its by-area counts must be by ``area_layer``.
 
     ``assumed``: service minutes where the city measured none. ``alternative_dispositions``: the
     dispositions that mark an alternative response in the city's data (None: not measured).
@@ -130,6 +207,7 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
     program's). ``observed_days``: the local dates the city published (default: the calls' dates).
     """
     calls = list(calls)
+    early = early or Early()
     tz, availability = program.timezone, program.availability
     layer = area_layer or program.area_layer
     exits: list[Exit] = []
@@ -189,8 +267,26 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
 
     servable = keep(in_areas, STAGES[5], not_servable)
 
+    counted: dict[tuple[str, str], int] = Counter()     # (stage, reason) → calls counted in the database
+    for t in early.by_type:
+        if t.officer_initiated:
+            counted[(STAGES[0], "officer-initiated")] += t.calls
+        else:
+            counted[(STAGES[1], _early_reason(t.apco_code, program))] += t.calls
+    early_officer = sum(n for (stage, _), n in counted.items() if stage == STAGES[0])
+
+    def dropped(stage: str) -> dict[str, int]:
+        out = Counter(e.reason for e in exits if e.stage == stage)
+        for (at, reason), n in counted.items():
+            if at == stage:
+                out[reason] += n
+        return dict(out.most_common())
+
     notes = []
     versions = Counter(c.policy_version for c in calls if c.policy_version != program.policy.version)
+    for t in early.by_type:
+        if t.policy_version != program.policy.version:
+            versions[t.policy_version] += t.calls
     if versions:
         notes.append(f"{sum(versions.values())} calls were classified under another policy "
                      f"({', '.join(sorted(versions))}) than the program's ({program.policy.version})")
@@ -209,19 +305,17 @@ def funnel(calls: Iterable[ClassifiedCall], program: Program, *, assumed: Assume
             return "not marked as an alternative response" if c.call.disposition else "no disposition recorded"
 
         served = keep(servable, STAGES[6], unmarked)
-        served_stage = Stage(STAGES[6], len(served), _dropped(exits, STAGES[6]), "measured")
+        served_stage = Stage(STAGES[6], len(served), dropped(STAGES[6]), "measured")
         elsewhere = sum((c.call.disposition or "").upper() in marks for c in in_areas) - len(served)
         if elsewhere:
             notes.append(f"{elsewhere} calls the data marks as an alternative response were not servable in the simulation")
 
-    counts = (len(community), len(initial), len(qualified), len(in_hours), len(in_areas), len(servable))
-    stages = [Stage(name, n, _dropped(exits, name), "simulated" if name == STAGES[5] else "counted")
+    counts = (len(community) + early.calls - early_officer, len(initial), len(qualified), len(in_hours),
+              len(in_areas), len(servable))
+    stages = [Stage(name, n, dropped(name), "simulated" if name == STAGES[5] else "counted")
               for name, n in zip(STAGES[:6], counts, strict=True)]
-    return Funnel(program, len(calls), (*stages, served_stage), tuple(exits), simulation, tuple(notes), layer)
-
-
-def _dropped(exits: list[Exit], stage: str) -> dict[str, int]:
-    return dict(Counter(e.reason for e in exits if e.stage == stage).most_common())
+    return Funnel(program, len(calls) + early.calls, (*stages, served_stage), tuple(exits), simulation,
+                  tuple(notes), layer, early)
 
 
 def reaching(f: Funnel, calls: Iterable[ClassifiedCall], stage: str) -> list[ClassifiedCall]:
@@ -231,10 +325,12 @@ def reaching(f: Funnel, calls: Iterable[ClassifiedCall], stage: str) -> list[Cla
     return [c for c in calls if c.call.incident_id not in left]
 
 
-def by_group(f: Funnel, calls: Iterable[ClassifiedCall], key: Callable[[ClassifiedCall], str | None]
+def by_group(f: Funnel, calls: Iterable[ClassifiedCall], key: Callable[[ClassifiedCall], str | None],
+             early_key: Callable[[EarlyGroup], str | None] | None = None
              ) -> dict[str | None, tuple[int | None, ...]]:
     """The funnel's stage counts within groups of the same calls (an area, a month): one count per
-    stage, the calls of the group that reached it (None where the stage is not measured)."""
+    stage, the calls of the group that reached it (None where the stage is not measured).
+    ``early_key`` groups the calls the funnel counted rather than read (``f.early``) the same way."""
     left = {e.incident_id: STAGES.index(e.stage) for e in f.exits}
     measured = tuple(s.count is not None for s in f.stages)
     counts: dict[str | None, list[int]] = {}
@@ -242,6 +338,12 @@ def by_group(f: Funnel, calls: Iterable[ClassifiedCall], key: Callable[[Classifi
         row = counts.setdefault(key(c), [0] * len(STAGES))
         for i in range(left.get(c.call.incident_id, len(STAGES))):
             row[i] += 1
+    if f.early.by_area_day and early_key is None:
+        raise ValueError("the funnel counted calls in the database: group them too (early_key)")
+    for g in f.early.by_area_day:
+        row = counts.setdefault(early_key(g), [0] * len(STAGES))
+        if not g.officer_initiated:
+            row[0] += g.calls
     return {k: tuple(n if measured[i] else None for i, n in enumerate(row)) for k, row in counts.items()}
 
 
@@ -289,3 +391,35 @@ def coverage_gaps(f: Funnel, calls: Iterable[ClassifiedCall]) -> Gaps:
     return Gaps(len(eligible), dict(by_hour), dict(by_area), {g: dict(v) for g, v in gap_hour.items()},
                 {g: dict(v) for g, v in gap_area.items()},
                 sum(c.call.time_precision != "second" for c in eligible))
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """One row of a stored funnel (program_funnels): a stage's calls (``reason`` None) or the calls
+    that left there for one reason, for the whole program (area and period 'all') or one group."""
+
+    area: str
+    period: str
+    stage_order: int
+    stage: str
+    basis: str
+    reason: str | None
+    calls: int | None
+
+
+ALL = "all"
+
+
+def stage_rows(f: Funnel, by_area: dict | None = None, by_period: dict | None = None) -> list[StageRow]:
+    """The rows a stored funnel keeps: every stage with its reasons, then the stage counts of each
+    area and period group (``by_group``'s output)."""
+    out = []
+    for i, s in enumerate(f.stages):
+        out.append(StageRow(ALL, ALL, i, s.name, s.basis, None, s.count))
+        out += [StageRow(ALL, ALL, i, s.name, s.basis, reason, n) for reason, n in s.dropped.items()]
+    for groups, as_area in ((by_area or {}, True), (by_period or {}, False)):
+        for key, counts in groups.items():
+            for i, (s, n) in enumerate(zip(f.stages, counts, strict=True)):
+                out.append(StageRow(str(key) if as_area else ALL, ALL if as_area else str(key), i, s.name, s.basis,
+                                    None, n))
+    return out

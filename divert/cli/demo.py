@@ -72,6 +72,7 @@ def command(city: str, speed: str, exit_when_done: bool, shift_hours: int, first
                         shift_hours, first_shift, teams)
             _watch(svc.database_url, view, replay, worker, logs, metrics_url)
             report = _evaluation_report(env, city, logs)
+            _store_funnel(env, city, logs)
             _where_everything_is(svc, logs, report, metrics_url)
             if not exit_when_done:
                 click.echo("the worker keeps running: press Ctrl-C to stop everything the demo started")
@@ -320,6 +321,22 @@ def _evaluation_report(env: dict, city: str, logs: Path) -> Path | None:
         click.echo(f"the evaluation report failed: {result.stderr.strip()}", err=True)
         return None
     return report
+
+
+def _store_funnel(env: dict, city: str, logs: Path) -> Path | None:
+    """Compute the demonstration program's funnel once over the stored replay and store it (with
+    the city's initial → final types), so the program dashboard shows its simulated stages."""
+    if city not in DEMO_PROGRAM:
+        return None
+    out = logs / f"funnel-{city}.txt"
+    result = subprocess.run([sys.executable, "-m", "divert", "funnel", "--city", city, "--program", f"demo-{city}",
+                             "--store"], env=env, capture_output=True, text=True)
+    if result.returncode:
+        click.echo(f"the funnel was not stored: {result.stderr.strip()}", err=True)
+        return None
+    out.write_text(result.stdout)
+    click.echo(f"funnel: {result.stdout.strip().splitlines()[-1]} (the whole text: {out})")
+    return out
 
 
 def _where_everything_is(svc, logs: Path, report: Path | None, metrics_url: str) -> None:

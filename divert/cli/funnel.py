@@ -51,27 +51,37 @@ class Setup:
     timezone: str
     program: object                 # divert.simulation.Program
     name: str                       # the stored program's name, or "route <route>"
-    calls: list
+    calls: list                     # the community calls whose initial type reaches the program's route
+    early: object                   # divert.funnel.Early: every other call of the window, counted
+    span: tuple                     # the first and the last stored call of the window
+    versions: list[str]             # the policy versions that classified them
     days: list
     layers: list[str]
+    layer: str | None               # the layer the funnel is broken down by
     assumed: object                 # divert.simulation.AssumedService
     team_size: int
     team_unit: str                  # what a team is, and whose figure
     served_marks: frozenset[str] | None
+    window: tuple = (None, None)    # the window asked for, UTC (None: from the first / to the last call)
 
 
 def setup(city, program_name, route, hours, areas_text, target_minutes, target_share, service, start, end,
-          *, teams=1) -> Setup:
+          *, teams=1, layer=None) -> Setup:
     """parse → source: the program and its calls (the one place `divert funnel` and `divert staffing`
-    read them)."""
+    read them). Calls that never reach the program's route are counted in the database, not read."""
     from consumers.db.connection import query
-    from consumers.db.sources.evaluation import load_program
-    from consumers.db.sources.funnel import area_layers, funnel_calls, published_days
+    from consumers.db.sources.funnel import (
+        area_layers,
+        program_calls,
+        published_days,
+        stored_program,
+        window_span,
+    )
     from divert.adapters import load_adapter
     from divert.adapters.mapping import alternative_dispositions
     from divert.costs.model import costs_dir, load_model
     from divert.coverage import plural
-    from divert.funnel import civilian_route, program_for
+    from divert.funnel import civilian_route, program_for, reach
     from divert.periods import city_timezone, local_span
     from divert.policy import load_policy, parse_hours
     from divert.simulation import AssumedService
@@ -89,32 +99,38 @@ def setup(city, program_name, route, hours, areas_text, target_minutes, target_s
     week = parse_hours(list(hours)) if hours else None
     areas = _areas(areas_text) if areas_text else None
 
-    async def read(conn):
-        info = await load_program(conn, program_name) if program_name else None
+    async def read_program(conn):
+        info = await stored_program(conn, program_name) if program_name else None
         if info is not None and info.agency != city:
             raise ConfigError(f"program {program_name!r} is a program of {info.agency}, not {city}")
-        return info, await funnel_calls(conn, city, start_t, end_t), \
-            await published_days(conn, city, tz, start_t, end_t), await area_layers(conn, city)
+        return info, await area_layers(conn, city)
 
-    try:
-        info, calls, days, layers = query(read)
-    except Exception as exc:   # the evaluation source's 'no program' error is not a ConfigError
-        from divert.evaluation.panel import EvaluationError
-
-        if isinstance(exc, EvaluationError):
-            raise ConfigError(str(exc)) from None
-        raise
+    info, layers = query(read_program)
     if info is not None:
         route = civilian_route(info.routes, info.name)
         areas = areas if areas is not None else {info.layer: frozenset(info.areas)}
-    for layer in areas or {}:
-        if layers and layer not in layers:
-            raise ConfigError(f"--areas: {city}'s calls carry no layer {layer!r} (layers: {', '.join(layers)})")
+    for area_layer in areas or {}:
+        if layers and area_layer not in layers:
+            raise ConfigError(f"--areas: {city}'s calls carry no layer {area_layer!r} (layers: {', '.join(layers)})")
     model = load_model(city) if (costs_dir() / f"{city}.yaml").is_file() else None
     alt = model.alternatives.get(route) if model else None
     program = program_for(load_policy(), city, route, teams=teams,
                           target_minutes=target_minutes or (alt.target_minutes if alt else 15.0),
                           target_share=target_share or (alt.target_share if alt else 0.8), hours=week, areas=areas)
+    breakdown = _breakdown_layer(city, layers, program, layer)
+    needed = sorted({*(program.availability.areas or {}), *([breakdown] if breakdown else [])})
+
+    async def read_calls(conn):
+        span = await window_span(conn, city, start_t, end_t)
+        if span is None:
+            raise ConfigError(f"no stored calls for {city} in this window: load its history first "
+                              f"(divert load --city {city})")
+        calls, early = await program_calls(conn, city, reach(program), layers=needed, breakdown=breakdown,
+                                           timezone=tz, start=start_t, end=end_t)
+        return calls, early, span, await published_days(conn, city, tz, start_t, end_t)
+
+    calls, early, span, days = query(read_calls)
+    versions = sorted({c.policy_version for c in calls} | {t.policy_version for t in early.by_type})
     if service == "on-scene" and model is not None:
         assumed = AssumedService.on_scene(model)
     elif alt is not None:
@@ -126,8 +142,9 @@ def setup(city, program_name, route, hours, areas_text, target_minutes, target_s
     size = alt.responders_per_team if alt else 1
     unit = (f"a team is {size} {plural(size, 'person', 'people')} (cost model {model.version})" if alt
             else "a team is 1 person (no cost model)")
-    return Setup(city, tz, program, info.name if info else f"route {route}", calls, days, layers, assumed, size,
-                 unit, alternative_dispositions(load_adapter(city).mapping))
+    return Setup(city, tz, program, info.name if info else f"route {route}", calls, early, span, versions, days,
+                 layers, breakdown, assumed, size, unit, alternative_dispositions(load_adapter(city).mapping),
+                 (start_t, end_t))
 
 
 def _areas(text: str) -> dict[str, frozenset[str]]:
@@ -138,14 +155,14 @@ def _areas(text: str) -> dict[str, frozenset[str]]:
     return {layer.strip(): names}
 
 
-def breakdown_layer(s: Setup, layer: str | None) -> str | None:
+def _breakdown_layer(city: str, layers: list[str], program, layer: str | None) -> str | None:
     """The layer to break the funnel down by: --layer, the program's, else a coarse one the city has."""
     if layer:
-        if s.layers and layer not in s.layers:
-            raise ConfigError(f"--layer: {s.city}'s calls carry no layer {layer!r} (layers: {', '.join(s.layers)})")
+        if layers and layer not in layers:
+            raise ConfigError(f"--layer: {city}'s calls carry no layer {layer!r} (layers: {', '.join(layers)})")
         return layer
-    return s.program.area_layer or next(
-        (x for x in ("substation", "district", "precinct", "sector", "beat") if x in s.layers), None)
+    return program.area_layer or next(
+        (x for x in ("substation", "district", "precinct", "sector", "beat") if x in layers), None)
 
 
 @click.command("funnel")
@@ -158,13 +175,19 @@ def breakdown_layer(s: Setup, layer: str | None) -> str | None:
 @click.option("--top", default=15, show_default=True, help="areas and reasons shown (the rest are summed)")
 @click.option("--reconcile", is_flag=True,
               help="instead: initial → final call types across the policy's line (the city, all routes)")
+@click.option("--store", is_flag=True,
+              help="also store the funnel (every stage and reason; by area and month) and the city's initial → "
+                   "final types, for the program dashboard (tables program_funnels, type_reconciliations)")
 def command(city, program_name, route, hours, areas_text, target_minutes, target_share, service, start, end,
-            teams, layer, period, top, reconcile) -> None:
+            teams, layer, period, top, reconcile, store) -> None:
     """From community calls to calls served, with the reason for every call that drops out: eligible
     on the initial type, after the disqualifiers, inside the program's hours and areas, servable by its
     teams (simulated on the real arrival times: a team starts the call within the target), and served
     where the city's data marks an alternative response. Per area and per period; the coverage gaps
     (eligible calls outside hours, outside areas, or with every team busy) by hour of week."""
+    if reconcile and store:
+        raise ConfigError("--store stores the program's funnel and the city's initial → final types together: "
+                          "leave out --reconcile")
     if reconcile:
         for line in reconcile_lines(city, start, end):
             click.echo(line)
@@ -172,12 +195,66 @@ def command(city, program_name, route, hours, areas_text, target_minutes, target
     from divert.funnel import funnel
 
     s = setup(city, program_name, route, hours, areas_text, target_minutes, target_share, service, start, end,
-              teams=teams)
-    layer = breakdown_layer(s, layer)
-    f = funnel(s.calls, s.program, assumed=s.assumed, alternative_dispositions=s.served_marks, area_layer=layer,
-               observed_days=s.days)
+              teams=teams, layer=layer)
+    f = funnel(s.calls, s.program, assumed=s.assumed, alternative_dispositions=s.served_marks, area_layer=s.layer,
+               observed_days=s.days, early=s.early)
     for line in render(s, f, period=period, top=top):
         click.echo(line)
+    if store:
+        click.echo("")
+        click.echo(store_lines(s, f))
+
+
+def simulated_as(s: Setup) -> str:
+    """What the stored run was: teams, hours, areas and target (program_funnels.simulated_as)."""
+    from divert.labels import area_name, week_hours
+
+    p = s.program
+    teams = set(p.schedule().values())
+    n = teams.pop() if len(teams) == 1 else None
+    where = "; ".join(f"{layer} {', '.join(area_name(a) for a in sorted(v))}"
+                      for layer, v in (p.availability.areas or {}).items()) or "the whole city"
+    return (f"{'teams vary by hour' if n is None else f'{n} {_teams(n)} on duty'}, {week_hours(p.availability.hours)}, "
+            f"{where}; target {p.target_share:.0%} within {p.target_minutes:g} min; {s.team_unit}")
+
+
+def _teams(n: int) -> str:
+    return "team" if n == 1 else "teams"
+
+
+def store_lines(s: Setup, f) -> str:
+    """Store the funnel and the city's reconciliation (one computation, one time); say what was stored."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from consumers.db.connection import query
+    from consumers.db.sources.funnel import type_counts
+    from consumers.db.stored_funnel import store_funnel, store_reconciliation
+    from divert.funnel import by_group, stage_rows
+    from divert.reconcile import reconcile
+
+    tz = ZoneInfo(s.timezone)
+    layer = f.area_layer
+    by_area = by_group(f, s.calls, lambda c: c.call.areas.get(layer) or "unknown",
+                       lambda g: g.area or "unknown") if layer else {}      # the codes, as call_areas has them
+    by_month = by_group(f, s.calls, lambda c: c.call.received_at.astimezone(tz).strftime("%Y-%m"),
+                        lambda g: g.day.strftime("%Y-%m"))
+    rows = stage_rows(f, by_area, by_month)
+    policy = f.program.policy.version
+    version = policy if s.versions == [policy] else f"{policy} (calls classified by {', '.join(s.versions)})"
+    at = datetime.now(UTC)
+
+    async def write(conn):
+        n = await store_funnel(conn, rows, program=s.name, city=s.city, area_layer=layer, start=s.span[0],
+                               end=s.span[1], simulated_as=simulated_as(s), computed_at=at, policy_version=version)
+        groups, versions = await type_counts(conn, s.city, *s.window)
+        m = await store_reconciliation(conn, reconcile(groups), city=s.city, start=s.window[0] or s.span[0],
+                                       end=s.window[1] or s.span[1], computed_at=at, policy_version=", ".join(versions))
+        return n, m
+
+    n, m = query(write)
+    return (f"stored: {n:,} rows of the funnel (program_funnels, program {s.name!r}) and {m:,} initial → final type "
+            f"rows (type_reconciliations), computed at {at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 def describe(s: Setup, teams_text: str) -> list[str]:
@@ -187,8 +264,8 @@ def describe(s: Setup, teams_text: str) -> list[str]:
     p = s.program
     where = "; ".join(f"{layer} {', '.join(area_name(a) for a in sorted(v))}"
                       for layer, v in (p.availability.areas or {}).items()) or "the whole city"
-    policies = sorted({c.policy_version for c in s.calls})
-    first, last = (local(c.call.received_at, s.timezone, "%Y-%m-%d") for c in (s.calls[0], s.calls[-1]))
+    policies = s.versions
+    first, last = (local(t, s.timezone, "%Y-%m-%d") for t in s.span)
     return wrap(f"{s.city}, {s.name}: {route_name(p.route)}, {where}, {week_hours(p.availability.hours)} "
                 f"({s.timezone}); {teams_text}; {s.team_unit}; target {p.target_share:.0%} within "
                 f"{p.target_minutes:g} min. Calls {first} – {last} (local), {len(s.days):,} days with calls timed "
@@ -231,16 +308,19 @@ def render(s: Setup, f, *, period: str = "month", top: int = 15) -> list[str]:
 
     layer = f.area_layer
     if layer:
-        areas = by_group(f, s.calls, lambda c: area_name(c.call.areas.get(layer) or "unknown"))
+        areas = by_group(f, s.calls, lambda c: area_name(c.call.areas.get(layer) or "unknown"),
+                         lambda g: area_name(g.area or "unknown"))
         table(f"by {layer} (calls reaching each stage)", areas, lambda k: (-areas[k][4], -areas[k][0], k))
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(s.timezone)
     fmt = PERIODS["month" if period == "auto" else period]
-    periods = by_group(f, s.calls, lambda c: c.call.received_at.astimezone(tz).strftime(fmt))
+    periods = by_group(f, s.calls, lambda c: c.call.received_at.astimezone(tz).strftime(fmt),
+                       lambda g: g.day.strftime(fmt))
     if period == "auto" and len(periods) > 24:
         period = "year"
-        periods = by_group(f, s.calls, lambda c: c.call.received_at.astimezone(tz).strftime("%Y"))
+        periods = by_group(f, s.calls, lambda c: c.call.received_at.astimezone(tz).strftime("%Y"),
+                           lambda g: g.day.strftime("%Y"))
     period = "month" if period == "auto" else period
     fmt = PERIODS[period]
     shown, top = top, max(top, len(periods)) if period in ("year", "month") else top

@@ -97,7 +97,7 @@ def simulated(city, program_name, route, hours, areas_text, target_minutes, targ
             raise ConfigError(f"the target ({program.target_minutes:g} min) leaves no time beyond travel "
                               f"({travel_minutes:g} min)")
         program = dataclasses.replace(program, target_minutes=program.target_minutes - travel_minutes)
-    f = funnel(s.calls, program, assumed=assumed, observed_days=s.days)
+    f = funnel(s.calls, program, assumed=assumed, observed_days=s.days, early=s.early)
     calls = sim_calls(reaching(f, s.calls, STAGES[4]))
     if not calls:
         return s, None, f, travel_minutes, block_hours

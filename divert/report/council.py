@@ -304,7 +304,8 @@ def render(d: CouncilData, *, generated_at: datetime | None = None) -> str:
         body.append(f"<h2>From eligible to served: {esc(d.program_name)}</h2>")
         if d.evaluation_note:
             body.append(f"<p class='assumed'>The program's before/after is not evaluated: {esc(d.evaluation_note)}</p>")
-        body.extend(section(d.funnel, d.gaps, d.funnel_erlang_c, d.team_unit, d.timezone))
+        body.extend(section(d.funnel, d.gaps, d.funnel_erlang_c, d.team_unit, d.timezone,
+                            shapes=area_shapes(d.city, d.funnel.area_layer), city=display_name(d.city)))
     if d.reconciliation is not None:
         body.append("<h2>What dispatch first knew, and what the calls turned out to be</h2>")
         body.extend(reconciliation(d.reconciliation, display_name(d.city)))

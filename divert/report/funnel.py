@@ -84,8 +84,67 @@ def area_table(gaps, layer: str | None, top: int = 25) -> str:
     return f"<table class='gaps'><tr>{head}</tr>{''.join(rows)}</table>{more}"
 
 
-def section(f, gaps, erlang_share: float | None, team_unit: str, timezone: str) -> list[str]:
-    """The funnel, the simulation and the coverage gaps of one program, as HTML blocks."""
+def gap_maps(gaps, shapes, layer: str, *, width: int = 300, max_height: int = 420) -> str:
+    """One map per gap, side by side: each area of the city's boundary file shaded by the eligible
+    calls it missed that way (one scale for the three, as the grid's), grey where no eligible call
+    arose; the tooltip gives the area's count of its eligible calls."""
+    from divert.report.map import NO_VALUE, area_paths
+
+    kinds = list(gaps.by_area)
+    most = max((n for areas in gaps.by_area.values() for n in areas.values()), default=0)
+    out = []
+    for kind in kinds:
+        missed = gaps.by_area[kind]
+        fills, notes = {}, {}
+        for area, _ in shapes:
+            eligible = gaps.eligible_by_area.get(area, 0)
+            n = missed.get(area, 0)
+            fills[area] = heat(n, most) if eligible else NO_VALUE
+            notes[area] = (f"{area_name(area)}: {n:,} of {eligible:,} eligible calls missed ({kind})" if eligible
+                           else f"{area_name(area)}: no eligible calls")
+        elements, height = area_paths(shapes, fills, notes, width=width, max_height=max_height,
+                                      css_class="gap-area", top=30)
+        mapped = sum(missed.get(a, 0) for a, _ in shapes)
+        title = (f"<text class='t' x='10' y='18'>{esc(kind)}: {mapped:,} eligible calls "
+                 f"(by {esc(layer)})</text>")
+        legend_y = height + 24
+        steps = sorted({max(1, round(most * (i / len(_RAMP)) ** 2)) for i in range(1, len(_RAMP) + 1)}) if most else []
+        keys = [f"<rect x='{10 + 56 * i}' y='{legend_y}' width='14' height='14' fill='{heat(n, most)}' "
+                f"stroke='#868e96'/><text x='{28 + 56 * i}' y='{legend_y + 12}'>{n:,}</text>"
+                for i, n in enumerate(steps)]
+        keys.append(f"<rect x='10' y='{legend_y + 22}' width='14' height='14' fill='{NO_VALUE}' stroke='#868e96'/>"
+                    f"<text x='28' y='{legend_y + 34}'>no eligible calls</text>")
+        total = legend_y + 44
+        out.append(f"<svg xmlns='http://www.w3.org/2000/svg' class='gap-map' viewBox='0 0 {width} {total}' "
+                   f"width='{width}' height='{total}' role='img' aria-label='eligible calls {esc(kind)} by "
+                   f"{esc(layer)}'><style>text{{font:11px system-ui,sans-serif;fill:#495057}}"
+                   f".t{{font-weight:600;fill:#212529}}</style>{title}{''.join(elements)}{''.join(keys)}</svg>")
+    return f"<figure style='display:flex;flex-wrap:wrap;gap:8px'>{''.join(out)}</figure>"
+
+
+def gaps_on_the_map(gaps, shapes, layer: str | None, city: str) -> str:
+    """The gap maps where the city has a boundary file for the funnel's layer; else a sentence
+    saying there is none (the table below lists the areas)."""
+    if not layer:
+        return ("<p>The program's calls carry no area layer, so the coverage gaps cannot be placed on a map.</p>")
+    if not shapes:
+        return (f"<p>No boundary file of {esc(city)}'s {esc(layer)}s is available, so the coverage gaps are "
+                f"listed by {esc(layer)} below rather than mapped.</p>")
+    known = {a for a, _ in shapes}
+    unmapped = sorted(a for a in gaps.eligible_by_area if a not in known)
+    out = (f"<p>Where they arise: darker {esc(layer)}s missed more eligible calls; grey ones had none. Hover over a "
+           f"{esc(layer)} for its figures.</p>" + gap_maps(gaps, shapes, layer))
+    if unmapped:
+        left = sum(gaps.eligible_by_area[a] for a in unmapped)
+        out += (f"<p class='small'>Not on the map ({left:,} eligible calls; no boundary in the file, e.g. a newer "
+                f"{esc(layer)} code or none recorded): {esc(', '.join(area_name(a) for a in unmapped))}.</p>")
+    return out
+
+
+def section(f, gaps, erlang_share: float | None, team_unit: str, timezone: str, *, shapes=None,
+            city: str = "the city") -> list[str]:
+    """The funnel, the simulation and the coverage gaps of one program, as HTML blocks; ``shapes``:
+    the city's boundaries for the funnel's area layer (divert.report.map.area_shapes), None if none."""
     p, out = f.program, []
     where = "; ".join(f"{esc(layer)} {esc(', '.join(area_name(a) for a in sorted(v)))}"
                       for layer, v in (p.availability.areas or {}).items()) or "the whole city"
@@ -134,6 +193,7 @@ def section(f, gaps, erlang_share: float | None, team_unit: str, timezone: str) 
                    + (f"; {gaps.day_only:,} calls known only by their date are in no hour" if gaps.day_only else "")
                    + ".</p>")
         out.append(f"<figure>{hour_grid(gaps, timezone)}</figure>")
+        out.append(gaps_on_the_map(gaps, shapes, f.area_layer, city))
         out.append(area_table(gaps, f.area_layer))
     return out
 

@@ -76,10 +76,11 @@ def _path(geom, project) -> str:
     return "".join(out)
 
 
-def svg_map(shapes: Sequence[tuple[str, object]], ratios: Mapping[str, float], notes: Mapping[str, str],
-            *, width: int = 720, max_height: int = 640, caption: Sequence[str] = ()) -> str:
-    """Inline SVG: every area's boundary, shaded by its ratio (``shade``), its name, a legend and
-    the ``caption`` lines under it; ``notes`` become each area's tooltip."""
+def area_paths(shapes: Sequence[tuple[str, object]], fills: Mapping[str, str], notes: Mapping[str, str], *,
+               width: int, max_height: int, css_class: str = "area", top: int = 10) -> tuple[list[str], int]:
+    """Every area's boundary as an SVG path filled with ``fills[area]`` (``NO_VALUE`` when absent),
+    ``notes[area]`` its tooltip, and its name where there are few enough areas to read them; fitted
+    into ``width`` × at most ``max_height`` from ``top``. Returns the elements and the height used."""
     from shapely import bounds, get_coordinates
 
     minx, miny, maxx, maxy = bounds([g for _, g in shapes]).T
@@ -90,22 +91,31 @@ def svg_map(shapes: Sequence[tuple[str, object]], ratios: Mapping[str, float], n
     left = (width - (x1 - x0) * kx * scale) / 2         # centred when the city is taller than wide
 
     def project(lon: float, lat: float) -> tuple[float, float]:
-        return left + (lon - x0) * kx * scale, 10 + (y1 - lat) * scale
+        return left + (lon - x0) * kx * scale, top + (y1 - lat) * scale
 
     tolerance = 0.6 / scale                              # simplify to about half a pixel
     paths, labels = [], []
     label = len(shapes) <= 80
     for area, geom in sorted(shapes, key=lambda s: s[0]):
-        ratio = ratios.get(area)
-        tip = esc(notes.get(area) or f"{area_name(area)}: not compared in this period")
+        tip = esc(notes.get(area) or area_name(area))
         d = _path(geom.simplify(tolerance, preserve_topology=True), project)
-        paths.append(f"<path class='area' data-area='{esc(area)}' d='{d}' fill='{shade(ratio)}' "
+        paths.append(f"<path class='{css_class}' data-area='{esc(area)}' d='{d}' fill='{fills.get(area, NO_VALUE)}' "
                      f"stroke='#343a40' stroke-width='0.8' fill-rule='evenodd'><title>{tip}</title></path>")
         if label and len(get_coordinates(geom)):
             p = geom.representative_point()
             x, y = project(p.x, p.y)
             labels.append(f"<text x='{x:.1f}' y='{y:.1f}' font-size='9' text-anchor='middle' "
                           f"dominant-baseline='middle' fill='#212529'>{esc(area_name(area))}</text>")
+    return paths + labels, height
+
+
+def svg_map(shapes: Sequence[tuple[str, object]], ratios: Mapping[str, float], notes: Mapping[str, str],
+            *, width: int = 720, max_height: int = 640, caption: Sequence[str] = ()) -> str:
+    """Inline SVG: every area's boundary, shaded by its ratio (``shade``), its name, a legend and
+    the ``caption`` lines under it; ``notes`` become each area's tooltip."""
+    fills = {area: shade(ratios.get(area)) for area, _ in shapes}
+    tips = {area: notes.get(area) or f"{area_name(area)}: not compared in this period" for area, _ in shapes}
+    elements, height = area_paths(shapes, fills, tips, width=width, max_height=max_height)
     legend_y = height + 8
     keys = [f"<rect x='{10 + 56 * i}' y='{legend_y}' width='50' height='12' fill='{shade(v)}' stroke='#868e96'/>"
             f"<text x='{35 + 56 * i}' y='{legend_y + 26}' font-size='11' text-anchor='middle'>{t}</text>"
@@ -118,4 +128,4 @@ def svg_map(shapes: Sequence[tuple[str, object]], ratios: Mapping[str, float], n
     total = legend_y + 40 + 15 * len(caption)
     return (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {total}' width='{width}' "
             f"height='{total}' role='img' aria-label='map of areas'>"
-            + "".join(paths) + "".join(labels) + "".join(keys) + "</svg>")
+            + "".join(elements) + "".join(keys) + "</svg>")

@@ -2,8 +2,9 @@
 
 San Antonio: the city's published days 1–5 November 2022 (the first 18,000 rows of the shared file,
 classified and stored); a crisis program in substation EAST, 07:00–23:00, with 2 and 4 teams.
-Seattle: its full export 2018–2023 (crisis calls, initial and final types). The council page is
-rendered in headless Chromium; its screenshot is kept in the test's folder (council-funnel.png).
+Seattle: its full export 2018–2023 (crisis calls, initial and final types), and every call of its
+history for a program on beat C3, whose coverage gaps the council page draws on the beats. The
+council pages are rendered in headless Chromium; their screenshots are kept in the tests' folders.
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ def test_council_report_draws_the_coverage_gaps(sa_env, tmp_path):
     assert html.count("<rect class='cell'") == 3 * 7 * 24
     assert "Mon–Sun 07:00–23:00" in text and not re.search(r"outside hours: 0 eligible", text)
     assert "The program's before/after is not evaluated" in text          # five days cannot be evaluated
+    assert "No boundary file of San Antonio's substations is available" in text   # so no gap map
+    assert "class='gap-map'" not in html
     fills = set(re.findall(r"<rect class='cell'[^>]* fill='(#[0-9a-f]{6})'", html)) - {"#f8f9fa"}
     assert fills, "no gap drawn"
     rgb = screenshot(page, tmp_path, "funnel")     # kept: <basetemp>/test_council_report_draws_the_0/
@@ -147,3 +150,36 @@ def test_seattle_crisis_funnel_and_reconciliation(db_dsn, shared_data, service_e
     rows = re.findall(r"^([A-Z0-9]+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+) \(\d+%\)", out, re.M)
     assert rows and all(int(n.replace(",", "")) >= int(k.replace(",", "")) for _, _, n, k in rows), out
     assert "the reverse:" in out and re.search(r"^all eligible\s+[\d,]+", out, re.M)
+
+
+def test_seattle_council_report_maps_the_coverage_gaps(db_dsn, service_env, tmp_path):
+    """Seattle has beats in its boundary file: the gaps are drawn on them, one map per gap."""
+    from tests.integration.test_council_map import screenshot
+
+    env = dict(service_env, DIVERT_DATABASE_URL=db_dsn)
+    loaded = run_divert(env, "load", "--city", "seattle", "--only", "calls", timeout=300)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    added = run_divert(env, "program", "add", "--name", "c3-crisis", "--city", "seattle", "--layer", "beat",
+                       "--areas", "C3", "--routes", "crisis", "--start", "2020-01-01")
+    assert added.returncode == 0, added.stderr
+    page = tmp_path / "seattle-gaps.html"
+    result = run_divert(env, "report", "--city", "seattle", "--program", "c3-crisis", "--teams", "1", "--hours", HOURS,
+                        "--layer", "beat", "--output", str(page), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = page.read_text()
+    maps = re.findall(r"<svg[^>]* class='gap-map'.*?</svg>", html)
+    assert len(maps) == 3
+    cell = re.compile(r"<path class='gap-area' data-area='([^']+)' d='M[^']+' fill='(#[0-9a-f]{6})'")
+    fills = [dict(cell.findall(m)) for m in maps]
+    assert all(len(f) == 54 for f in fills)                               # every beat of the file, each map
+    shaded = {fill for f in fills for fill in f.values()} - {"#dee2e6", "#f8f9fa"}
+    assert shaded, "no gap drawn"
+    # outside areas: every beat but C3 that had eligible calls; C3 none (it is the program's area)
+    outside = fills[1]
+    assert outside["C3"] in ("#f8f9fa",) and any(v not in ("#dee2e6", "#f8f9fa") for a, v in outside.items() if a != "C3")
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+    assert "Where they arise: darker beats missed more eligible calls" in text and "No boundary file" not in text
+    rgb = screenshot(page, tmp_path, "seattle-gaps")     # kept: <basetemp>/test_seattle_council_report_m0/
+    coloured = sum((np.abs(rgb - tuple(int(f[i:i + 2], 16) for i in (1, 3, 5))).sum(axis=-1) < 6).sum()
+                   for f in shaded)
+    assert coloured > 500, coloured

@@ -6,7 +6,7 @@ import pandas as pd
 
 from consumers.db.sources.costs import build_report, fetch_arrivals
 from consumers.db.sources.evaluation import evaluate_program, load_program
-from consumers.db.sources.funnel import funnel_calls, published_days, type_counts
+from consumers.db.sources.funnel import program_calls, published_days, type_counts
 from divert.costs.model import CostModel
 from divert.report.data import BurdenArea, CouncilData, survey_layers, team_absorption
 
@@ -100,7 +100,7 @@ async def program_funnel(conn, data: CouncilData, name: str, *, teams: int, mode
     its route, ``teams`` teams on duty), its coverage gaps, and Erlang C's share for the same inputs."""
     from divert.adapters import load_adapter
     from divert.adapters.mapping import alternative_dispositions
-    from divert.funnel import civilian_route, coverage_gaps, funnel, program_for
+    from divert.funnel import civilian_route, coverage_gaps, funnel, program_for, reach
     from divert.policy import load_policy
     from divert.simulation import AssumedService, erlang_c_share
 
@@ -112,9 +112,10 @@ async def program_funnel(conn, data: CouncilData, name: str, *, teams: int, mode
                           target_share=alt.target_share if alt else 0.8,
                           hours=hours, areas={info.layer: frozenset(info.areas)})
     assumed = AssumedService.team(alt) if alt else AssumedService.flat(60.0, "60 min per call (divert's default)")
-    calls = await funnel_calls(conn, data.city, start, end)
+    calls, early = await program_calls(conn, data.city, reach(program), layers=sorted(program.availability.areas or {}),
+                                       breakdown=program.area_layer, timezone=data.timezone, start=start, end=end)
     days = await published_days(conn, data.city, data.timezone, start, end)
-    f = funnel(calls, program, assumed=assumed, observed_days=days,
+    f = funnel(calls, program, assumed=assumed, observed_days=days, early=early,
                alternative_dispositions=alternative_dispositions(load_adapter(data.city).mapping))
     data.program_name, data.funnel, data.gaps = info.name, f, coverage_gaps(f, calls)
     data.funnel_erlang_c = erlang_c_share(f.simulation) if f.simulation is not None else None
