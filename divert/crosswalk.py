@@ -20,8 +20,10 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 from divert.policy import keyword_pattern
@@ -41,59 +43,66 @@ def normalize_type(call_type: str | None) -> str:
 
 
 # The guard: words that make a call type read as violent, armed, an in-progress crime, domestic
-# violence, a sex offence, child abuse or a serious (felony-grade) offence. A type that matches is
-# never given a civilian route, whatever the crosswalk, the policy or the suggester say; it is
-# code, not policy, so that no edit can switch it off. Matching is whole-word (a trailing *
-# matches any ending), with the abbreviations and radio / penal code numbers common in CAD
-# vocabularies, and a word cut short at the end of the string counts ("... WEAPO", "SEX ASSA").
-GUARD_KEYWORDS = [
-    # weapons
-    "GUN*", "HANDGUN*", "SHOTGUN*", "SHOT", "SHOTS", "SHTS", "SHTG", "SHOOT*", "SHOTSPOTTER",
-    "KNIFE", "KNIVES", "MACHETE*", "STAB*", "CUTTING", "CUT", "WEAPON*", "WEAP", "WEAPN*",
-    "WPN*", "WP", "ARMED", "FIREARM*", "RIFLE*", "PISTOL*", "DEADLY", "BRANDISH*", "ADW", "AWDW",
-    "BOMB*", "EXPLOSIVE*",
-    # violence
-    "ASSAULT*", "ASLT", "ASSLT", "BATTERY", "FIGHT*", "ROBB*", "HOLDUP", "HOLD-UP", "HOLD UP",
-    "CARJACK*", "HIJACK*", "STRONG ARM", "STRONG-ARM", "STARM", "SNATCH", "HOMICIDE", "MURDER*",
-    "MANSLAUGHTER", "KIDNAP*", "ABDUCT*", "HOSTAGE*", "BARRICADE*", "SNIPER", "RAPE*",
-    "SEX ASSAULT", "SEXUAL ASSAULT", "MOLEST*", "THREAT*", "THRT*", "VIOLEN*", "VIOLNT*", "RIOT*",
-    "TERROR*", "ARSON", "STALK*", "ABUSE*", "ENTICE*", "PREDATOR*", "TRAFFICKING", "EXTORT*",
-    "STRANGL*", "STRANGUL*", "HOME INVASION", "DANGER", "IMMINENT*",
-    "OFFICER IN TROUBLE", "HELP THE OFFICER", "ASSIST OFFICER", "OFFICER ASSIST*",
-    "OFFICER NEEDS*", "OFFICER DOWN", "MAYDAY", "PANIC", "DURESS",
-    # domestic violence
-    "DV", "DOM", "DOMESTIC*", "FAMILY", "FAM", "IPV", "INTIMATE PARTNER", "PROTECTIVE ORDER",
-    "PROTECTION ORDER", "ORDER OF PROTECTION", "REST ORDER", "REST ORD", "RESTRAINING",
-    "NO CONTACT", "CUSTODIAL",
-    # sex offences and child abuse
-    "SEX*", "CSC", "CSEC", "LEWD*", "INDECEN*", "SODOM*", "INCEST*", "FONDL*", "GROP*", "PORN*",
-    "OBSCEN*", "PIMP*", "CHILD ABU*", "CHILD NEG*", "CHILD END*", "CHILD ABAND*", "ENDANGER*",
-    # legal-offence grades and process: a crime for the police, never a civilian errand
-    "AGG", "AGGR", "AGGRAV*", "FELON*", "FEL", "1ST DEG*", "2ND DEG*", "3RD DEG*", "DEGREE",
-    "WARRANT*", "WRNT", "WARR",
-    # radio and penal code numbers for the above (10-codes; California penal code sections)
-    "10-10", "10-32", "187", "207", "211", "215", "240", "242", "243", "245", "246", "261",
-    "273.5", "273A", "273D", "288", "417",
-    # in-progress crime
-    "IN PROGRESS", "IN-PROGRESS", "IN PROG*", "INPROG*", "I/P", "IP", "JO", "IP/JO", "CRITICAL",
-    "OCCUPIED",
-]
-# Words a cut-off guard word could also be the start of: "TRAFFIC VIOL" is a violation, not
-# violence. Only the truncated reading is withheld; the whole guard words still match.
-NOT_TRUNCATED = frozenset({
-    "VIOLATION", "TRAFFIC", "FIRE", "FIREWORKS", "FIRED", "DEAD", "EXPLOSION", "EXPLOITATION",
-    "HOLD", "STALLED", "PREDICTIVE", "REST", "CUSTODY", "OCCURRED", "OCCURRENCE", "DOMINO",
-    "ABUNDANT", "SEXTON", "FAMOUS", "PANICKED", "GROUP", "OBSCURE",
-    "STABLE", "STABILIZE", "ARMORED", "DEGREASE", "FELT", "AGGREGATE",
-})
-_GUARD = keyword_pattern(GUARD_KEYWORDS, truncated=True, not_truncated=NOT_TRUNCATED)
+# violence, a sex offence, child abuse or a legal offence. A type that matches is never given a
+# civilian route, whatever the crosswalk, the policy or the suggester say. The words are data,
+# ``reference/crosswalks/guard.yaml``, read by the live path (here) and by the crosswalk
+# suggester alike: one vocabulary, not two lists. It is not policy: the policy file cannot
+# switch it off, and a missing or broken guard file — or an empty group in it — stops divert
+# rather than letting violent types through. Matching is whole-word (a trailing * matches any
+# ending), with the abbreviations and radio / penal code numbers common in CAD vocabularies,
+# and a word cut short at the end of the string counts ("... WEAPO", "SEX ASSA").
+GUARD_GROUPS = ("weapons", "violence", "domestic_violence", "protection_orders",
+                "sex_offences_child_abuse", "legal_offence", "codes", "in_progress")
+
+
+@dataclass(frozen=True)
+class GuardVocabulary:
+    keywords: tuple[str, ...]
+    not_truncated: frozenset[str]
+    sources: dict[str, str]          # word → where it comes from
+    pattern: re.Pattern[str]
+
+
+def guard_path() -> Path:
+    return reference_dir() / "crosswalks" / "guard.yaml"
+
+
+@cache
+def _guard(path: Path) -> GuardVocabulary:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
+        raise ConfigError(f"{path}: the guard file needs 'groups' (a mapping of word groups)")
+    keywords: list[str] = []
+    sources: dict[str, str] = {}
+    for name in GUARD_GROUPS:
+        group = data["groups"].get(name)
+        if not isinstance(group, dict) or not group.get("words") or not group.get("source"):
+            raise ConfigError(f"{path}: key 'groups.{name}': the guard needs this group, with "
+                              "'words' (not empty) and 'source'")
+    for name, group in data["groups"].items():
+        if not isinstance(group, dict) or not isinstance(group.get("words"), list) or not group.get("source"):
+            raise ConfigError(f"{path}: key 'groups.{name}': needs 'words' (a list) and 'source'")
+        for w in group["words"]:
+            word = str(w).strip().upper()
+            if word:
+                keywords.append(word)
+                sources.setdefault(word, str(group["source"]))
+    nt = data.get("not_truncated") or {}
+    not_truncated = frozenset(str(w).strip().upper() for w in (nt.get("words") or ()))
+    return GuardVocabulary(tuple(keywords), not_truncated, sources,
+                           keyword_pattern(keywords, truncated=True, not_truncated=not_truncated))
+
+
+def guard_vocabulary(path: Path | None = None) -> GuardVocabulary:
+    """The guard words (``reference/crosswalks/guard.yaml``, or ``path``), read once."""
+    return _guard(Path(path) if path else guard_path())
 
 
 def violent_match(call_type: str | None) -> str | None:
     """The guard word found in a call type, or None when it does not read as violent."""
     if not call_type:
         return None
-    found = _GUARD.search(normalize_type(call_type))
+    found = guard_vocabulary().pattern.search(normalize_type(call_type))
     return found.group(0).upper() if found else None
 
 
@@ -149,6 +158,7 @@ def load_apco_codes(path: Path | None = None) -> dict[str, str]:
 def load_crosswalk(city: str, path: Path | None = None) -> Crosswalk:
     """Read and check ``reference/crosswalks/<city>.csv`` (or ``path``)."""
     path = Path(path) if path else crosswalk_dir() / f"{city}.csv"
+    guard_vocabulary()  # whatever routes a city's calls needs its guard: fail here, not on a call
     codes = load_apco_codes()
     try:
         f = open(path, newline="", encoding="utf-8-sig")
@@ -178,8 +188,13 @@ def load_crosswalk(city: str, path: Path | None = None) -> Crosswalk:
 # --- suggestions for a new city's call types: divert.suggest -------------------------------
 
 def __getattr__(name: str):
-    """``Suggester`` and ``Suggestion`` live in :mod:`divert.suggest` (imported lazily: it
-    imports this module)."""
+    """``GUARD_KEYWORDS`` and ``NOT_TRUNCATED`` are read from the guard file on first use;
+    ``Suggester`` and ``Suggestion`` live in :mod:`divert.suggest` (imported lazily: it imports
+    this module)."""
+    if name == "GUARD_KEYWORDS":
+        return list(guard_vocabulary().keywords)
+    if name == "NOT_TRUNCATED":
+        return guard_vocabulary().not_truncated
     if name in ("Suggester", "Suggestion"):
         import divert.suggest
 

@@ -14,12 +14,15 @@ How a type is read (in this order of trust):
    that say what. No character n-grams: their noise matched unrelated codes.
 
 Safety does not depend on the suggestion being right: the type text — as written and as
-read — goes through the guard (:func:`divert.crosswalk.violent_match`, plus the ``guard``
-offence words of the terms file); a police-only code close to the top on words the top does
-not explain, police-only neighbours in the published labels, or a last word cut to a few
-unreadable letters also refuse a civilian route; and no suggestion under
-:data:`CIVILIAN_MIN_CONFIDENCE` gets one. Refused crisis work goes to co-response, refused
-navigator work to police.
+read — goes through the guard (:func:`divert.crosswalk.violent_match`: the words of
+``reference/crosswalks/guard.yaml``, the live path's guard too), which refuses a civilian or an
+administrative route. A civilian route is also refused when a police-only code is close to the
+top on words the top does not explain; when the nearest labelled types that share a telling
+word are police-only; when the last word was cut to three letters or fewer (what it is
+completed to is a guess); when a match by likeness rests only on words that say how or when
+("COMPLAINT", "OTHER"), or — for the crisis team — on words the labelled types do not mostly
+send to crisis ("CHECK", "DOWN"); and under :data:`CIVILIAN_MIN_CONFIDENCE`. Refused crisis
+work goes to co-response, refused navigator work to police.
 
 >>> from divert.crosswalk import load_crosswalk, load_apco_codes
 >>> from divert.policy import load_policy
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from divert.crosswalk import normalize_type, violent_match
 from divert.suggest.families import POLICE_ONLY, POLICE_ONLY_CODES, code_family
 from divert.suggest.terms import DispatchTerms, load_terms
-from divert.suggest.text import Reader
+from divert.suggest.text import Reader, stem
 
 # No suggestion under this confidence is given a civilian route, however it was made.
 CIVILIAN_MIN_CONFIDENCE = 0.5
@@ -53,6 +56,7 @@ CUE_CONFIDENCE = 0.8
 NEIGHBOUR_WEIGHTS = (1.0, 0.5, 0.25)
 DOUBT_RATIO = 0.4           # a police-only candidate this close to the top refuses a civilian route
 MODIFIER_WEIGHT = 0.3       # timing / urgency / size words say little about what the call is
+SPECIFIC_SHARE = 0.5        # a crisis route by likeness needs a word mostly routed there
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class Suggester:
         self.route_for = route_for
         self.review_below = review_below
         self.terms = terms or load_terms()
+        # cue words as the reader writes words ("WIRES" is read WIRE, "DEBRIS" DEBRI)
+        self._cues = [(c, frozenset(map(stem, c.words)), frozenset(map(stem, c.unless)))
+                      for c in self.terms.cues]
         raw: list[tuple[str | None, str, float, str, str]] = []  # code, family, weight, label, text
         for code, desc in apco.items():
             raw.append((code, code_family(code), APCO_WEIGHT, f"APCO {code}: {desc}", desc))
@@ -127,10 +134,20 @@ class Suggester:
         self.unknown_weight = 1.0 + math.log(n + 1)
         self.docs = [(code, fam, w, label, self._unit(f))
                      for (code, fam, w, label, _), f in zip(raw, feats, strict=True)]
+        # labelled types the guard reads as violent: police-only by a word the guard knows
+        self.guarded = [bool(violent_match(text) or violent_match(" ".join(words)))
+                        for (*_, text), words in zip(raw, read, strict=True)]
         self.index: dict[str, list[int]] = {}
+        # word → route → labelled types with that word routed there: how much a word alone
+        # says about where a call goes ("WELFARE" does, "CHECK" or "SERVICE" does not)
+        self.word_routes: dict[str, dict[str, int]] = {}
         for i, d in enumerate(self.docs):
+            route = self.route_for(d[0]) if d[0] is not None else None
             for k in d[4]:
                 self.index.setdefault(k, []).append(i)
+                if route is not None:
+                    by_route = self.word_routes.setdefault(k, {})
+                    by_route[route] = by_route.get(route, 0) + 1
 
     def _completion_vocabulary(self, texts: list[list[str]]) -> dict[str, int]:
         """Word → count over the training texts, for completing an unseen city's words. A word
@@ -146,6 +163,7 @@ class Suggester:
         for full in list(self.terms.abbreviations.values()) + [w for c in self.terms.cues for w in c.words]:
             for w in full.split():
                 count.setdefault(w, 1)
+        self.known_words = frozenset(count)  # whole words, even those some CAD also cut
         cut = {w for w, c in count.items()
                if last.get(w) == c and len(w) >= 3 and w.isalpha()
                and any(v != w and v.startswith(w) and count[v] > c for v in count)}
@@ -174,7 +192,15 @@ class Suggester:
                 sims[i] = sims.get(i, 0.0) + v * self.docs[i][4][k]
                 shared.setdefault(i, set()).add(k)
         families: dict[str, float] = {}
-        for i, sim in sorted(sims.items(), key=lambda kv: -kv[1])[:8]:
+        # the nearest labelled types, by family (for the safety rule); a type that shares only
+        # words saying how or when ("TROUBLE", "IN PROGRESS") is no neighbour: "LANDLORD/TEN
+        # TRB" is not "Officer In Trouble In Progress";
+        # nor is a police-only type the guard reads as violent: this type passed the guard, so
+        # it lacks the word that made that one police-only ("DV - STANDBY TO ASSURE PEACE" says
+        # nothing against a civil standby)
+        telling = [(i, sim) for i, sim in sims.items() if shared[i] - self.terms.modifiers
+                   and not (self.docs[i][1] == POLICE_ONLY and self.guarded[i])]
+        for i, sim in sorted(telling, key=lambda kv: -kv[1])[:8]:
             families[self.docs[i][1]] = families.get(self.docs[i][1], 0.0) + sim
         per_code: dict[str, list[tuple[float, str, int]]] = {}
         for i, sim in sims.items():
@@ -192,13 +218,24 @@ class Suggester:
         ranked.sort(key=lambda c: -c.score)
         return ranked, families
 
-    def _cue(self, words: list[str]):
+    def _cue(self, words: list[str], guarded: bool):
+        """The first cue whose word is present, and the codes of the cues switched off by an
+        ``unless`` word: "WIRES DOWN ARCING" is not a wires-down call, by cue or by likeness."""
         present = set(words)
-        for cue in self.terms.cues:
-            hit = cue.words & present
-            if hit and not cue.unless & present:
-                return cue, sorted(hit)[0]
-        return None, None
+        vetoed: set[str] = set()
+        for cue, cue_words, unless in self._cues:
+            hit = cue_words & present
+            if not hit:
+                continue
+            if unless & present:
+                vetoed.add(cue.code)
+                continue
+            if guarded and self.route_for(cue.code) not in CIVILIAN + ("co_response",):
+                # a cue to administrative work ("PATROL") must not carry a type the guard
+                # reads as violent away from police: the words decide, as without a cue
+                continue
+            return cue, sorted(hit)[0], vetoed
+        return None, None, vetoed
 
     def suggest_one(self, call_type: str, calls: int = 0) -> Suggestion:
         key = normalize_type(call_type)
@@ -206,7 +243,10 @@ class Suggester:
         ranked, families = self._lexical(words)
         read_as = " ".join(words)
         basis_extra = f"; read as {read_as!r}" if notes else ""
-        cue, cue_word = self._cue(words)
+        cue, cue_word, vetoed = self._cue(words, bool(violent_match(call_type) or violent_match(read_as)))
+        if vetoed:
+            ranked = [c for c in ranked if c.code not in vetoed]
+        lexical = False
         if key in self.exact:
             code, conf, label = self.exact[key]
             top = Candidate(code, conf, f"exact: {label}", frozenset(words))
@@ -214,36 +254,70 @@ class Suggester:
             lex = next((c for c in ranked if c.code == cue.code), None)
             conf = round(max(CUE_CONFIDENCE, lexical_confidence(lex.score if lex else 0.0, 0.0)), 3)
             top = Candidate(cue.code, conf, f"cue {cue_word!r} → {cue.code}: {cue.reason}",
-                            frozenset(cue.words & set(words)) | (lex.words if lex else frozenset()))
+                            frozenset({cue_word}) | (lex.words if lex else frozenset()))
         elif ranked:
             second = ranked[1].score if len(ranked) > 1 else 0.0
             conf = lexical_confidence(ranked[0].score, ranked[0].score - second)
             top = ranked[0]
+            lexical = True
         else:
             return self._finish(call_type, calls, None, 0.0, "no similar type known" + basis_extra,
                                 (), families, read_as)
         cands = (top,) + tuple(c for c in ranked if c.code != top.code)[:2]
         return self._finish(call_type, calls, top.code, conf, top.reason + basis_extra, cands,
-                            families, read_as)
+                            families, read_as, lexical, ranked)
 
-    def _finish(self, call_type, calls, code, conf, basis, cands, families, read_as) -> Suggestion:
+    def route_share(self, word: str, route: str) -> float:
+        """Share of the labelled types holding ``word`` that are routed to ``route``."""
+        by_route = self.word_routes.get(word) or {}
+        return by_route.get(route, 0) / (sum(by_route.values()) or 1)
+
+    def _unspecific(self, explained: frozenset[str], route: str) -> str | None:
+        """Why a lexical match is too weak to carry a civilian route, or None: the words it
+        rests on only say how or when ("COMPLAINT", "OTHER", "REQUEST"); or, for the crisis
+        team — a scarce team sent to a person — none of them mostly goes to crisis in the
+        labelled types ("CHECK": premise checks are not welfare checks; "DOWN": trees and
+        wires come down too). Refused crisis work still goes to co-response."""
+        what = sorted(explained - self.terms.modifiers)
+        if not what:
+            return "it rests only on words that say how or when, not what"
+        if route == "crisis" and max(self.route_share(w, route) for w in what) < SPECIFIC_SHARE:
+            return f"its words ({', '.join(what)}) do not single out {route} work"
+        return None
+
+    def _finish(self, call_type, calls, code, conf, basis, cands, families, read_as,
+                lexical: bool = False, ranked: list[Candidate] | None = None) -> Suggestion:
         route = self.route_for(code)
         review = conf < self.review_below
+        if route == "admin" and (violent_match(call_type) or violent_match(read_as)):
+            # administrative work is no answer to a type that reads as violent ("PATROL
+            # REQUEST DOMESTIC", "HOME INVASION"): it goes to the police
+            word = violent_match(call_type) or violent_match(read_as)
+            route, review = "police", True
+            basis += f"; guard: reads as violent ({word!r}) → police"
         if route in CIVILIAN:
             why = None
-            word = (violent_match(call_type) or violent_match(read_as)
-                    or self.terms.guard_match(call_type) or self.terms.guard_match(read_as))
+            word = violent_match(call_type) or violent_match(read_as)
             top = cands[0].score if cands else 0.0
             explained = cands[0].words if cands else frozenset()
+            vague = self._unspecific(explained, route) if lexical else None
             # a police-only code is a doubt when it is close AND rests on words the top code
-            # does not explain ("ASSIST the public" is not "ASSIST the officer")
-            close = [c.code for c in cands[1:] if c.code in POLICE_ONLY_CODES
+            # does not explain ("ASSIST the public" is not "ASSIST the officer"); any close one,
+            # not only those among the three shown, so that the verdict does not hang on the
+            # order of the runners-up
+            others = [c for c in (ranked or cands) if c.code != code]
+            close = [c.code for c in others if c.code in POLICE_ONLY_CODES
                      and c.score >= DOUBT_RATIO * top and c.words - explained - self.terms.modifiers]
             total = sum(families.values()) or 1.0
-            last = read_as.split()[-1] if read_as else ""
+            # the last word as written (abbreviations expanded, nothing completed): a word of
+            # three letters or fewer that no known type has was cut, and what it is completed
+            # to ("INT" → INTOXICATED, of "CUSTODIAL INT-erference") is a guess; a single
+            # letter always is ("ASSIST S-PD")
+            plain = self.reader.expand(call_type)
+            last = plain[-1] if plain else ""
             if word:
                 why = f"guard: reads as violent ({word!r})"
-            elif len(last) <= 3 and last not in self.reader.vocab:
+            elif len(last) <= 3 and (len(last) == 1 or last not in self.known_words):
                 # the string was cut a letter or two into its last word, which could be the
                 # one that says police ("PROPERTY DAM-DV" → "PROPERTY D")
                 why = f"cut word {last!r} may change the call"
@@ -251,6 +325,8 @@ class Suggester:
                 why = f"a police-only code is close ({close[0]})"
             elif families.get(POLICE_ONLY, 0.0) / total >= 0.4:
                 why = "its nearest labelled types are police-only"
+            elif vague:
+                why = vague
             elif conf < CIVILIAN_MIN_CONFIDENCE:
                 why = f"confidence {conf:.2f} < {CIVILIAN_MIN_CONFIDENCE} for a civilian route"
             if why:

@@ -7,16 +7,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 
 from divert.adapters.reader import read_yaml
-from divert.crosswalk import NOT_TRUNCATED, normalize_type
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
-from divert.policy import keyword_pattern
 
 
 @dataclass(frozen=True)
@@ -35,20 +32,7 @@ class DispatchTerms:
     codes: dict[str, str] = field(default_factory=dict)
     cues: tuple[Cue, ...] = ()
     modifiers: frozenset[str] = frozenset()
-    guard_terms: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)   # term → where it comes from
-
-    @cached_property
-    def guard(self) -> re.Pattern[str] | None:
-        """The extra guard words as one pattern (whole words, ``*`` endings, cut words at the
-        end of the string), like :data:`divert.crosswalk.GUARD_KEYWORDS`."""
-        if not self.guard_terms:
-            return None
-        return keyword_pattern(list(self.guard_terms), truncated=True, not_truncated=NOT_TRUNCATED)
-
-    def guard_match(self, text: str) -> str | None:
-        found = self.guard.search(normalize_type(text)) if self.guard else None
-        return found.group(0).upper() if found else None
 
 
 def _word_lists(data: dict, key: str, path: Path, sources: dict[str, str]) -> list[str]:
@@ -81,6 +65,9 @@ def _groups(data: dict, key: str, path: Path, sources: dict[str, str]) -> dict[s
 @cache
 def _load(path: Path) -> DispatchTerms:
     data = read_yaml(path) or {}
+    if "guard" in data:
+        raise ConfigError(f"{path}: key 'guard': the guard words live in one place, "
+                          "reference/crosswalks/guard.yaml (read by the live path and the suggester)")
     sources: dict[str, str] = {}
     cues = []
     for i, c in enumerate(data.get("cues") or []):
@@ -95,7 +82,6 @@ def _load(path: Path) -> DispatchTerms:
         codes=_groups(data, "codes", path, sources),
         cues=tuple(cues),
         modifiers=frozenset(_word_lists(data, "modifiers", path, sources)),
-        guard_terms=tuple(_word_lists(data, "guard", path, sources)),
         sources=sources)
 
 

@@ -26,7 +26,8 @@ STOPWORDS = frozenset({"THE", "OF", "AND", "OR", "A", "AN", "TO", "FOR", "ETC", 
                        "INCLUDING", "ON", "AT", "BY", "IS"})
 
 
-def _stem(w: str) -> str:
+def stem(w: str) -> str:
+    """A plural dropped (WIRES → WIRE), as the reader writes every word."""
     if len(w) > 4 and w.endswith("S") and not w.endswith(("SS", "US", "IS")):
         return w[:-1]
     return w
@@ -87,10 +88,7 @@ class Reader:
         s = " " + _PREFIX.sub("", normalize_type(text).lstrip("*")).replace("_", " ").strip() + " "
         s = _TEN_CODE.sub(lambda m: " 10-" + m.group(1) + " ", s)
         s = self._cut_phrase(s)
-        for short, full in self._phrases:
-            if short in s:
-                s = re.sub(r"(?<![A-Z0-9])" + re.escape(short) + (r"(?![A-Z0-9])" if short[-1].isalnum() else ""),
-                           " " + full + " ", s)
+        s = self._replace_phrases(s)
         out: list[str] = []
         for tok in _SPLIT.findall(s):
             tok = tok.rstrip(".")
@@ -101,7 +99,20 @@ class Reader:
                 continue  # an unknown number (a CAD's own code prefix) says nothing
             full = self.terms.abbreviations.get(tok)
             out.extend(full.split() if full else [tok])
-        return [_stem(w) for w in out if w not in STOPWORDS]
+        # a phrase written with abbreviations ("ASST PUBLIC", "CIV STBY") is the phrase: a second
+        # pass over the expanded words, for the phrases the first pass could not see
+        expanded = " " + " ".join(out) + " "
+        again = self._replace_phrases(expanded, unless_in=s)
+        if again != expanded:
+            out = again.split()
+        return [stem(w) for w in out if w not in STOPWORDS]
+
+    def _replace_phrases(self, s: str, unless_in: str = "") -> str:
+        for short, full in self._phrases:
+            if short in s and short not in unless_in:
+                s = re.sub(r"(?<![A-Z0-9])" + re.escape(short) + (r"(?![A-Z0-9])" if short[-1].isalnum() else ""),
+                           " " + full + " ", s)
+        return s
 
     def complete(self, word: str, last: bool = False) -> tuple[str, str]:
         """(canonical word, how): the word itself, or the vocabulary word it was cut from."""
@@ -110,11 +121,11 @@ class Reader:
         if hit:
             return hit
         hit = (word, "")
-        stem = _stem(word)
+        root = stem(word)
         if word in self.vocab:
             hit = (word, "")
-        elif stem in self.vocab:
-            hit = (stem, "")
+        elif root in self.vocab:
+            hit = (root, "")
         elif word.isalpha() and len(word) >= 3:
             hit = self._cut_or_stripped(word, last) or hit
         self._cache[key] = hit
