@@ -31,9 +31,10 @@ test: install system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # the pure core and every package's doctests: no broker, no database, no Debian packages; the
-# evaluation's long calibration runs (marked heavy) are left to `make test`
+# evaluation's long calibration runs (marked heavy) and the full property searches (a quarter of
+# the examples here: hypothesis profile `unit`) are left to `make test`
 test-unit: install
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not heavy" tests/unit divert schemas streams consumers
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not heavy" --hypothesis-profile=unit tests/unit divert schemas streams consumers
 
 test-slow: install system-deps
 	$(BIN)/python -m pytest -q -m slow

@@ -8,8 +8,8 @@ module only loads and checks it, and every error names the file and the key.
 'default-2026.1'
 >>> policy.route_for("WELFARE"), policy.route_for("ASSAULT"), policy.route_for("NOPE")
 ('crisis', 'police', 'police')
->>> [d.name for d in policy.disqualifiers if d.matches("MENTAL - PERSON WITH KNIFE", "EDP")]
-['weapon']
+>>> [(d.name, d.match("MENTAL - PERSON WITH KNIFE", "EDP")) for d in policy.disqualifiers]
+[('weapon', 'KNIFE'), ('violence_in_progress', None), ('injury_or_medical', None), ('suicide_attempt', None)]
 >>> policy.city("seattle").priority_threshold
 1
 """
@@ -17,15 +17,16 @@ module only loads and checks it, and every error names the file and the key.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
-from divert.paths import reference_dir
 from schemas.records import CIVILIAN_ROUTES, ROUTES
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -99,9 +100,6 @@ class Disqualifier:
         found = self.keywords.search(call_type)
         return found.group(0) if found else None
 
-    def matches(self, call_type: str, code: str | None) -> bool:
-        return self.match(call_type, code) is not None
-
     def route_from(self, base_route: str) -> str:
         if base_route in ("crisis", "co_response") and self.crisis_route:
             return self.crisis_route
@@ -112,7 +110,7 @@ class Disqualifier:
 class Availability:
     """When and where a team is in service. ``hours`` is a set of hours of week (0 = Monday
     00h, local time), None when always in service; ``areas`` maps an area layer to the
-    values served, None when the whole city is served."""
+    values served (upper case), None when the whole city is served."""
 
     hours: frozenset[int] | None = None
     areas: Mapping[str, frozenset[str]] | None = None
@@ -128,10 +126,15 @@ class Availability:
         return True
 
     def serves(self, areas: Mapping[str, str]) -> str | None:
-        """None when served, else 'layer=value' naming the area outside the service."""
+        """None when served, else 'layer=value' naming the area outside the service. Areas are
+        compared in upper case, as the policy holds them ("Algiers Point" is ALGIERS POINT).
+
+        >>> Availability(areas={"precinct": frozenset({"EAST"})}).serves({"precinct": "East"}) is None
+        True
+        """
         for layer, allowed in (self.areas or {}).items():
             value = areas.get(layer)
-            if value not in allowed:
+            if value is None or value.upper() not in allowed:
                 return f"{layer}={value}"
         return None
 
@@ -180,12 +183,13 @@ class Policy:
 
 
 def load_policy(path: Path | None = None) -> Policy:
-    """Load and check a policy file (default ``reference/policies/default.yaml``). A city's time
-    zone comes from its mapping (reference/cities/ or reference/crime/); a policy that names
-    another one for the city is an error."""
+    """Load and check a policy file (default ``reference/policies/default.yaml``) against the other
+    reference files: a city's time zone comes from its mapping (reference/cities/ or
+    reference/crime/) and a policy that names another one is an error; every code it routes is an
+    APCO code the crosswalks use; every area a team serves is one of the city's area layers."""
     from divert import reference
 
-    path = Path(path) if path else reference_dir() / "policies" / "default.yaml"
+    path = Path(path) if path else reference.folder("policies") / "default.yaml"
     data = read_yaml(path)
     cities = {*reference.available("cities"), *reference.available("crime")}
     zones = {c: z for c in sorted(cities) if (z := reference.city_timezone(c))}
@@ -197,7 +201,114 @@ def load_policy(path: Path | None = None) -> Policy:
     for code in sorted({*policy.routes, *policy.insufficient_codes} - set(known)):
         where = f"routes.{policy.routes[code]}" if code in policy.routes else "insufficient_information.codes"
         raise ConfigError(f"{path}: key '{where}': {code!r} is not an APCO code of reference/crosswalks/apco_codes.csv")
+    check_program_areas(policy, cities)
     return policy
+
+
+def check_program_areas(policy: Policy, cities: Iterable[str]) -> None:
+    """Each team that serves only some areas (``availability.<route>.areas``, in general or for a
+    city) names layers the city's records carry and areas of them: a misspelt layer or area would
+    send every call to the fallback and say nothing. ``cities``: the cities with a mapping.
+
+    A layer is the city's when its call or crime mapping reads it from a column or places points
+    in it (``area_layers``, reference/areas/). Its areas are known, and checked, when they come
+    from the polygons only (a column's values are the data's); a value the mapping marks as no
+    place (``non_geographic``) is never an area a team serves."""
+    for city in sorted({*cities, *policy.cities}):
+        programs = {route: a for route, a in policy.city(city).availability.items() if a.areas}
+        if not programs:
+            continue
+        layers, sources = _city_layers(city)
+        for route, availability in programs.items():
+            general = policy.availability.get(route)
+            key = (f"availability.{route}.areas" if general is not None and availability.areas is general.areas
+                   else f"cities.{city}.availability.{route}.areas")
+            for layer, areas in sorted(availability.areas.items()):
+                where = f"{policy.path}: key '{key}.{layer}': the {route} program in {city}"
+                if layer not in layers:
+                    raise ConfigError(f"{where} serves areas of layer {layer!r}, which {city} does not have "
+                                      f"(layers: {', '.join(sorted(layers)) or 'none'}; {sources})")
+                known, no_place = layers[layer]
+                for area in sorted(areas):
+                    if area in no_place:
+                        raise ConfigError(f"{where} serves {layer} {area!r}, which the city's mapping marks as "
+                                          f"no place (non_geographic; {sources})")
+                    if known is not None and area not in known:
+                        raise ConfigError(f"{where} serves {layer} {area!r}, not one of the layer's "
+                                          f"{len(known)} areas ({sources})")
+
+
+def _city_layers(city: str) -> tuple[dict[str, tuple[frozenset[str] | None, frozenset[str]]], str]:
+    """The city's area layers → (their areas in upper case when the polygons alone give them, else
+    None; the values that are no place), and the files that say so."""
+    from divert import reference
+    from divert.adapters.crime import parse_crime_mapping
+    from divert.adapters.mapping import parse_mapping
+
+    columns: set[str] = set()
+    polygons: dict[str, frozenset[str]] = {}
+    no_place: dict[str, set[str]] = {}
+    files = []
+    for kind, parse in (("cities", parse_mapping), ("crime", parse_crime_mapping)):
+        if city not in reference.available(kind):
+            continue
+        mapping = reference.load(kind, city, parse, what=f"{kind} mapping")
+        files.append(f"reference/{kind}/{city}.yaml")
+        columns |= set(mapping.areas)
+        for layer, values in getattr(mapping, "non_geographic", {}).items():
+            no_place.setdefault(layer, set()).update(v.strip().upper() for v in values)
+        if mapping.area_layers:
+            from divert.areas import load_area_index
+
+            files.append(f"reference/areas/{mapping.area_layers}.yaml")
+            for layer in load_area_index(mapping.area_layers).layers:
+                polygons[layer.name] = frozenset(str(a).strip().upper() for a in layer.areas)
+    layers = {layer: (None if layer in columns else polygons[layer], frozenset(no_place.get(layer, ())))
+              for layer in columns | set(polygons)}
+    return layers, ", ".join(files) or f"no mapping for {city} in reference/cities/ or reference/crime/"
+
+
+# The file's shape, checked by msgspec (types, unknown keys: divert.reference.convert names the key);
+# what a type cannot say (routes, violent codes, hours, time zones) is checked in parse_policy.
+Text = str | int | float          # YAML reads `version: 2026.1` as a number and a code 911 as one
+
+
+class DisqualifierSpec(Struct, forbid_unknown_fields=True, frozen=True):
+    reason: Text | None = None
+    keywords: list[str | int] | None = None
+    codes: list[str | int] | None = None
+    route: str = "police"
+    crisis_route: str | None = None
+
+
+class AvailabilitySpec(Struct, forbid_unknown_fields=True, frozen=True):
+    # UNSET (absent) inherits the general availability's value; a city overrides only what it names
+    hours: list[str | int] | UnsetType = UNSET
+    areas: dict[str, list[str | int]] | UnsetType = UNSET
+    fallback: str | UnsetType = UNSET
+
+
+class InsufficientSpec(Struct, forbid_unknown_fields=True, frozen=True):
+    min_confidence: Annotated[float, Meta(ge=0, le=1)] = 0.6
+    codes: list[str | int] = []
+    route: str = "police"
+
+
+class CitySpec(Struct, forbid_unknown_fields=True, frozen=True):
+    timezone: str | None = None           # declared once, in the city's mapping; here only if it agrees
+    priority_threshold: int | None = None
+    availability: dict[str, AvailabilitySpec] = {}
+
+
+class PolicySpec(Struct, forbid_unknown_fields=True, frozen=True):
+    version: Text
+    default_route: str = "police"
+    routes: dict[str, list[str | int]] = {}
+    insufficient_information: InsufficientSpec = InsufficientSpec()
+    disqualifiers: dict[str, DisqualifierSpec] = {}
+    high_priority: DisqualifierSpec = DisqualifierSpec(reason="high priority")
+    availability: dict[str, AvailabilitySpec] = {}
+    cities: dict[str, CitySpec | None] = {}
 
 
 def parse_policy(data: Any, origin: str = "<memory>", timezones: Mapping[str, str] | None = None) -> Policy:
@@ -208,57 +319,43 @@ def parse_policy(data: Any, origin: str = "<memory>", timezones: Mapping[str, st
     Traceback (most recent call last):
     ...
     divert.exceptions.ConfigError: <memory>: key 'routes.crisis': APCO ASSAULT is violent and may not go to a civilian team
+    >>> parse_policy({"version": "x", "cities": {"seattle": {"priority_treshold": 1}}})
+    Traceback (most recent call last):
+    ...
+    divert.exceptions.ConfigError: <memory>: key 'cities.seattle.priority_treshold': unknown key
     """
-    p = _Reader(origin)
-    data = p.mapping(data, "")
-    version = p.string(data, "version", required=True)
-    default_route = p.route(data.get("default_route", "police"), "default_route")
+    from divert.reference import convert
+
+    spec = convert(data, PolicySpec, origin)
+    check = _Checks(origin)
+    version = str(spec.version).strip()
+    if not version:
+        check.fail("version", "must be a non-empty string")
+    default_route = check.route(spec.default_route, "default_route")
     routes: dict[str, str] = {}
-    for route, codes in p.mapping(data.get("routes", {}), "routes").items():
-        p.route(route, f"routes.{route}")
-        for code in p.string_list(codes, f"routes.{route}"):
+    for route, codes in spec.routes.items():
+        check.route(route, f"routes.{route}")
+        for code in _codes(codes):
             if code in routes and routes[code] != route:
-                p.fail(f"routes.{route}", f"APCO {code} is also listed under {routes[code]}")
+                check.fail(f"routes.{route}", f"APCO {code} is also listed under {routes[code]}")
             if route in CIVILIAN_ROUTES and code in VIOLENT_CODES:
-                p.fail(f"routes.{route}", f"APCO {code} is violent and may not go to a civilian team")
+                check.fail(f"routes.{route}", f"APCO {code} is violent and may not go to a civilian team")
             routes[code] = route
-    ins = p.mapping(data.get("insufficient_information", {}), "insufficient_information")
-    min_conf = p.number(ins.get("min_confidence", 0.6), "insufficient_information.min_confidence")
-    disq = tuple(p.disqualifier(name, spec, f"disqualifiers.{name}") for name, spec in
-                 p.mapping(data.get("disqualifiers", {}), "disqualifiers").items())
-    high = p.disqualifier("high_priority", data.get("high_priority", {"reason": "high priority"}),
-                          "high_priority", needs_match=False)
-    availability = {route: p.availability(spec, f"availability.{route}") for route, spec in
-                    p.mapping(data.get("availability", {}), "availability").items()}
-    for route in availability:
-        p.route(route, f"availability.{route}")
-    cities = {}
-    for name, spec in p.mapping(data.get("cities", {}), "cities").items():
-        key = f"cities.{name}"
-        spec = p.mapping(spec or {}, key)
-        declared, mapped = p.string(spec, "timezone", key=key), (timezones or {}).get(name)
-        if declared and mapped and declared != mapped:
-            p.fail(f"{key}.timezone", f"{declared}, but the city's mapping says {mapped}: declare it once, "
-                                      "in the mapping")
-        tz_name = declared or mapped or "UTC"
-        try:
-            tz = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"{origin}: key '{key}.timezone': unknown time zone {tz_name!r}") from exc
-        threshold = spec.get("priority_threshold")
-        if threshold is not None and (not isinstance(threshold, int) or isinstance(threshold, bool)):
-            p.fail(f"{key}.priority_threshold", f"must be an integer or null, got {threshold!r}")
-        merged = dict(availability)
-        for route, over in p.mapping(spec.get("availability", {}), f"{key}.availability").items():
-            p.route(route, f"{key}.availability.{route}")
-            merged[route] = p.availability(over, f"{key}.availability.{route}",
-                                           base=availability.get(route))
-        cities[name] = CityPolicy(name, tz, threshold, merged)
+    ins = spec.insufficient_information
+    disqualifiers = tuple(check.disqualifier(name, d, f"disqualifiers.{name}")
+                          for name, d in spec.disqualifiers.items())
+    high = check.disqualifier("high_priority", spec.high_priority, "high_priority", needs_match=False)
+    availability = {}
+    for route, over in spec.availability.items():
+        check.route(route, f"availability.{route}")
+        availability[route] = check.availability(over, f"availability.{route}")
+    cities = {name: check.city(name, city or CitySpec(), availability, (timezones or {}).get(name))
+              for name, city in spec.cities.items()}
     return Policy(
-        version=version, routes=routes, default_route=default_route, min_confidence=min_conf,
-        insufficient_codes=frozenset(p.string_list(ins.get("codes", []), "insufficient_information.codes")),
-        insufficient_route=p.disq_route(ins.get("route", "police"), "insufficient_information.route"),
-        disqualifiers=disq, high_priority=high, availability=availability, cities=cities,
+        version=version, routes=routes, default_route=default_route, min_confidence=float(ins.min_confidence),
+        insufficient_codes=frozenset(_codes(ins.codes)),
+        insufficient_route=check.disq_route(ins.route, "insufficient_information.route"),
+        disqualifiers=disqualifiers, high_priority=high, availability=availability, cities=cities,
         path=origin, timezones=dict(timezones or {}))
 
 
@@ -268,12 +365,16 @@ def parse_hours(texts: list[str], origin: str = "--hours") -> frozenset[int]:
     >>> sorted(parse_hours(["mon 07:00-09:00", "sun 23:00-24:00"]))
     [7, 8, 167]
     """
-    p = _Reader(origin)
-    return frozenset(h for text in texts for h in p._hours(text.lower(), ""))
+    check = _Checks(origin)
+    return frozenset(h for text in texts for h in check.hours(text, ""))
 
 
-class _Reader:
-    """Typed access to the parsed YAML, raising ConfigError with the dotted key."""
+def _codes(values: list[str | int]) -> list[str]:
+    return [str(v).strip().upper() for v in values]
+
+
+class _Checks:
+    """What the spec's types cannot say, each failure a ConfigError naming the file and the key."""
 
     def __init__(self, origin: str):
         self.origin = origin
@@ -281,83 +382,63 @@ class _Reader:
     def fail(self, key: str, message: str):
         raise ConfigError(f"{self.origin}: key '{key}': {message}" if key else f"{self.origin}: {message}")
 
-    def mapping(self, value: Any, key: str) -> dict:
-        if not isinstance(value, dict):
-            self.fail(key, f"must be a mapping, got {type(value).__name__}")
-        return value
-
-    def string(self, data: dict, name: str, *, key: str = "", required: bool = False) -> str | None:
-        full = f"{key}.{name}" if key else name
-        value = data.get(name)
-        if value is None:
-            if required:
-                self.fail(full, "is required")
-            return None
-        if not isinstance(value, str | int | float) or not str(value).strip():
-            self.fail(full, f"must be a non-empty string, got {value!r}")
-        return str(value)
-
-    def string_list(self, value: Any, key: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.fail(key, f"must be a list of strings, got {value!r}")
-        return [str(v).strip().upper() for v in value]
-
-    def number(self, value: Any, key: str) -> float:
-        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
-            self.fail(key, f"must be a number between 0 and 1, got {value!r}")
-        return float(value)
-
-    def route(self, value: Any, key: str) -> str:
+    def route(self, value: str, key: str) -> str:
         if value not in ROUTES:
             self.fail(key, f"unknown route {value!r} (routes: {', '.join(ROUTES)})")
         return value
 
-    def disq_route(self, value: Any, key: str) -> str:
+    def disq_route(self, value: str, key: str) -> str:
         if value not in DISQUALIFIER_ROUTES:
             self.fail(key, f"must be one of {', '.join(DISQUALIFIER_ROUTES)}, got {value!r}")
         return value
 
-    def disqualifier(self, name: str, spec: Any, key: str, needs_match: bool = True) -> Disqualifier:
-        spec = self.mapping(spec, key)
-        unknown = set(spec) - {"reason", "keywords", "codes", "route", "crisis_route"}
-        if unknown:
-            self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key")
-        kws = spec.get("keywords")
-        codes = spec.get("codes")
-        if needs_match and kws is None and codes is None:
+    def disqualifier(self, name: str, spec: DisqualifierSpec, key: str, needs_match: bool = True) -> Disqualifier:
+        if needs_match and spec.keywords is None and spec.codes is None:
             self.fail(key, "needs keywords or codes")
-        crisis = spec.get("crisis_route")
+        reason = str(spec.reason).strip() if spec.reason is not None else ""
+        if spec.reason is not None and not reason:
+            self.fail(f"{key}.reason", "must be a non-empty string")
         return Disqualifier(
-            name=name, reason=self.string(spec, "reason", key=key) or name.replace("_", " "),
-            route=self.disq_route(spec.get("route", "police"), f"{key}.route"),
-            crisis_route=self.disq_route(crisis, f"{key}.crisis_route") if crisis else None,
-            keywords=keyword_pattern(self.string_list(kws, f"{key}.keywords")) if kws is not None else None,
-            codes=frozenset(self.string_list(codes, f"{key}.codes")) if codes is not None else None)
+            name=name, reason=reason or name.replace("_", " "),
+            route=self.disq_route(spec.route, f"{key}.route"),
+            crisis_route=self.disq_route(spec.crisis_route, f"{key}.crisis_route") if spec.crisis_route else None,
+            keywords=keyword_pattern(_codes(spec.keywords)) if spec.keywords is not None else None,
+            codes=frozenset(_codes(spec.codes)) if spec.codes is not None else None)
 
-    def availability(self, spec: Any, key: str, base: Availability | None = None) -> Availability:
-        spec = self.mapping(spec, key)
-        unknown = set(spec) - {"hours", "areas", "fallback"}
-        if unknown:
-            self.fail(f"{key}.{sorted(unknown)[0]}", "unknown key")
+    def availability(self, spec: AvailabilitySpec, key: str, base: Availability | None = None) -> Availability:
         hours = base.hours if base else None
-        if "hours" in spec:
-            hours = frozenset(h for i, text in enumerate(self.string_list(spec["hours"], f"{key}.hours"))
-                              for h in self._hours(text.lower(), f"{key}.hours[{i}]"))
+        if spec.hours is not UNSET:
+            hours = frozenset(h for i, text in enumerate(spec.hours) for h in self.hours(str(text), f"{key}.hours[{i}]"))
         areas = base.areas if base else None
-        if "areas" in spec:
-            areas = {layer: frozenset(str(v) for v in self.string_list(vals, f"{key}.areas.{layer}"))
-                     for layer, vals in self.mapping(spec["areas"], f"{key}.areas").items()}
-        fallback = self.disq_route(spec.get("fallback", base.fallback if base else "police"),
-                                   f"{key}.fallback")
-        return Availability(hours=hours, areas=areas, fallback=fallback)
+        if spec.areas is not UNSET:
+            areas = {layer: frozenset(_codes(values)) for layer, values in spec.areas.items()}
+        fallback = spec.fallback if spec.fallback is not UNSET else base.fallback if base else "police"
+        return Availability(hours=hours, areas=areas, fallback=self.disq_route(fallback, f"{key}.fallback"))
 
-    def _hours(self, text: str, key: str) -> range | list[int]:
-        m = _HOURS.match(text.strip())
+    def city(self, name: str, spec: CitySpec, availability: Mapping[str, Availability],
+             mapped: str | None) -> CityPolicy:
+        key = f"cities.{name}"
+        if spec.timezone and mapped and spec.timezone != mapped:
+            self.fail(f"{key}.timezone", f"{spec.timezone}, but the city's mapping says {mapped}: declare it once, "
+                                         "in the mapping")
+        zone_name = spec.timezone or mapped or "UTC"
+        try:
+            zone = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(f"{key}.timezone", f"unknown time zone {zone_name!r}")
+        merged = dict(availability)
+        for route, over in spec.availability.items():
+            self.route(route, f"{key}.availability.{route}")
+            merged[route] = self.availability(over, f"{key}.availability.{route}", base=availability.get(route))
+        return CityPolicy(name, zone, spec.priority_threshold, merged)
+
+    def hours(self, text: str, key: str) -> list[int]:
+        m = _HOURS.match(text.strip().lower())
         if not m or m["d1"] not in DAYS or (m["d2"] and m["d2"] not in DAYS):
-            self.fail(key, f"{text!r} is not like 'mon-fri 08:00-20:00' (whole hours)")
+            self.fail(key, f"{text.lower()!r} is not like 'mon-fri 08:00-20:00' (whole hours)")
         d1 = DAYS.index(m["d1"])
         d2 = DAYS.index(m["d2"]) if m["d2"] else d1
         h1, h2 = int(m["h1"]), int(m["h2"])
         if not 0 <= h1 < h2 <= 24 or d2 < d1:
-            self.fail(key, f"{text!r}: start must come before end (hours 0-24, days mon..sun)")
+            self.fail(key, f"{text.lower()!r}: start must come before end (hours 0-24, days mon..sun)")
         return [d * 24 + h for d in range(d1, d2 + 1) for h in range(h1, h2)]

@@ -23,6 +23,8 @@ SHARED = shared_data_dir()
 # a property's examples are checked for what they assert, not for how fast a busy two-core machine
 # runs them: hypothesis's 200 ms deadline would fail a correct test there
 settings.register_profile("divert", deadline=None)
+# `make test-unit` (--hypothesis-profile=unit): a quarter of each property's examples (tests/examples.py)
+settings.register_profile("unit", settings.get_profile("divert"), max_examples=25)
 settings.load_profile("divert")
 
 

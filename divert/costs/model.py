@@ -23,11 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from divert import reference
 from divert.adapters.reader import read_yaml
 from divert.exceptions import ConfigError
-from divert.paths import reference_dir
 
 STAGES = ("all", "eligible_initial", "eligible")
 
@@ -201,11 +199,12 @@ class CostModel:
 
 
 def costs_dir() -> Path:
-    return reference_dir() / "costs"
+    return reference.folder("costs")
 
 
 def available_models() -> list[str]:
-    return sorted(p.stem for p in costs_dir().glob("*.yaml") if not p.stem.startswith("on_scene"))
+    """The cities with a model (the on-scene tables beside them are not models)."""
+    return [name for name in reference.available("costs") if not name.startswith("on_scene")]
 
 
 def _number(value, where: str, *, low: float | None = None, low_open: bool = False,
@@ -366,70 +365,66 @@ def _alternative(route: str, doc, where: str) -> Alternative:
                 what="a share above 0 and below 1"))
 
 
-def load_on_scene(name: str, base: Path | None = None) -> OnScene:
-    path = (base or costs_dir()) / name
-    doc = _mapping(read_yaml(path) or {}, str(path))
+def parse_on_scene(doc, origin: str, name: str) -> OnScene:
+    """The on-scene table (a file beside the model, or the model's own ``on_scene`` mapping);
+    errors name ``origin``. ``name``: what the model's figures cite as the table."""
+    doc = _mapping(doc or {}, origin)
     if not doc.get("source"):
-        raise ConfigError(f"{path}: 'source' is required")
+        raise ConfigError(f"{origin}: 'source' is required")
 
     def minutes(d, where):
         if not d:
             return None
         if not isinstance(d, dict) or "units" not in d or "minutes" not in d:
-            raise ConfigError(f"{path}: {where}: expected units and minutes")
-        return CategoryMinutes(_positive(d["units"], f"{path}: {where}.units"),
-                               _positive(d["minutes"], f"{path}: {where}.minutes"))
+            raise ConfigError(f"{origin}: {where}: expected units and minutes")
+        return CategoryMinutes(_positive(d["units"], f"{origin}: {where}.units"),
+                               _positive(d["minutes"], f"{origin}: {where}.minutes"))
 
     categories, codes = {}, {}
-    for name_, c in _mapping(doc.get("categories") or {}, f"{path}: categories").items():
-        c = _mapping(c, f"{path}: categories.{name_}")
+    for name_, c in _mapping(doc.get("categories") or {}, f"{origin}: categories").items():
+        c = _mapping(c, f"{origin}: categories.{name_}")
         categories[name_] = (minutes(c.get("other_initiated"), f"categories.{name_}.other_initiated"),
                              minutes(c.get("police_initiated"), f"categories.{name_}.police_initiated"))
         for code in c.get("codes") or ():
             if str(code) in codes:
-                raise ConfigError(f"{path}: APCO code {code} is in two categories ({codes[str(code)]}, {name_})")
+                raise ConfigError(f"{origin}: APCO code {code} is in two categories ({codes[str(code)]}, {name_})")
             codes[str(code)] = name_
-    d = _mapping(doc.get("default") or {}, f"{path}: default")
+    d = _mapping(doc.get("default") or {}, f"{origin}: default")
     categories["default"] = (minutes(d.get("other_initiated"), "default.other_initiated"),
                              minutes(d.get("police_initiated"), "default.police_initiated"))
     if categories["default"][0] is None or categories["default"][1] is None:
-        raise ConfigError(f"{path}: 'default' needs other_initiated and police_initiated minutes")
+        raise ConfigError(f"{origin}: 'default' needs other_initiated and police_initiated minutes")
     return OnScene(" ".join(str(doc["source"]).split()), doc.get("year"), bool(doc.get("assumption", True)),
-                   _number(doc.get("high_factor", 1.0), f"{path}: high_factor", low=1,
+                   _number(doc.get("high_factor", 1.0), f"{origin}: high_factor", low=1,
                            what="a factor of 1 or more (high = central × factor)"),
                    str(doc.get("high_factor_source", "")),
-                   categories, codes, path.name)
+                   categories, codes, name)
 
 
 def load_model(city: str, path: Path | str | None = None) -> CostModel:
-    """Read and check ``reference/costs/<city>.yaml`` (or ``path``)."""
-    path = Path(path) if path else costs_dir() / f"{city}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"no cost model for {city!r}: write {path} (see reference/costs/README.md); "
-                          f"models exist for: {', '.join(available_models()) or 'none'}")
-    where = str(path)
-    doc = _mapping(read_yaml(path) or {}, where)
+    """Read and check ``reference/costs/<city>.yaml`` (or the file at ``path``)."""
+    if path is None:
+        return reference.load("costs", city, lambda doc, origin: parse_model(doc, origin, city),
+                              what="cost model", known=available_models())
+    return parse_model(read_yaml(path), str(path), city)
+
+
+def parse_model(doc, origin: str, city: str) -> CostModel:
+    """A cost model from its YAML document; an ``on_scene`` file name is read beside ``origin``."""
+    doc = _mapping(doc or {}, origin)
     for key in ("fiscal_year", "police_unit_hour", "on_scene"):
         if key not in doc:
-            raise ConfigError(f"{where}: '{key}' is required")
-    alternatives = {route: _alternative(route, a, where)
-                    for route, a in _mapping(doc.get("alternatives") or {}, f"{where}: alternatives").items()}
+            raise ConfigError(f"{origin}: '{key}' is required")
+    alternatives = {route: _alternative(route, a, origin)
+                    for route, a in _mapping(doc.get("alternatives") or {}, f"{origin}: alternatives").items()}
     on_scene = doc["on_scene"]
-    if not isinstance(on_scene, str | dict):
-        raise ConfigError(f"{where}: on_scene: expected a file name beside the model or a mapping")
-    return CostModel(str(doc.get("city") or city), _year(doc["fiscal_year"], f"{where}: fiscal_year"),
-                     str(doc.get("currency", "USD")),
-                     _police_unit_hour(doc["police_unit_hour"], where), alternatives,
-                     load_on_scene(on_scene, path.parent) if isinstance(on_scene, str) else
-                     _inline_on_scene(on_scene, path), str(path))
-
-
-def _inline_on_scene(doc, path: Path) -> OnScene:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / "on_scene.yaml"
-        p.write_text(yaml.safe_dump(doc), encoding="utf-8")
-        o = load_on_scene(p.name, p.parent)
-    return OnScene(o.source, o.year, o.assumption, o.high_factor, o.high_factor_source, o.categories, o.codes,
-                   path.name)
+    if isinstance(on_scene, str):
+        table = Path(origin).parent / on_scene
+        on_scene = parse_on_scene(read_yaml(table), str(table), table.name)
+    elif isinstance(on_scene, dict):
+        on_scene = parse_on_scene(on_scene, f"{origin}: on_scene", Path(origin).name)
+    else:
+        raise ConfigError(f"{origin}: on_scene: expected a file name beside the model or a mapping")
+    return CostModel(str(doc.get("city") or city), _year(doc["fiscal_year"], f"{origin}: fiscal_year"),
+                     str(doc.get("currency", "USD")), _police_unit_hour(doc["police_unit_hour"], origin),
+                     alternatives, on_scene, origin)

@@ -54,7 +54,7 @@ def evaluate(panel: DailyPanel, method: str, *, placebo_runs: int = 20,
     and dates, and the placebo runs (the same calibrated method) on fake earlier starts.
 
     >>> from divert.evaluation._synthetic import synthetic_panel
-    >>> est, placebo = evaluate(synthetic_panel(effect=0.3), "did", placebo_runs=5)
+    >>> est, placebo = evaluate(synthetic_panel(effect=0.3, areas=5), "did", placebo_runs=5)
     >>> est.significant, len(placebo.runs)
     (True, 5)
     """

@@ -17,11 +17,11 @@ relative cut δ with P(δ + null < the lower 2.5% bound) ≥ 80%.
 
 >>> from divert.evaluation._synthetic import synthetic_panel
 >>> from divert.evaluation.did import difference_in_differences
->>> p = synthetic_panel(effect=0.3)
+>>> p = synthetic_panel(effect=0.3, areas=5)
 >>> est = calibrated(difference_in_differences, p)
 >>> est.significant, est.details["interval from"].startswith("randomisation")
 (True, True)
->>> calibrated(difference_in_differences, synthetic_panel(effect=0.0)).significant
+>>> calibrated(difference_in_differences, synthetic_panel(effect=0.0, areas=5)).significant
 False
 """
 

@@ -7,7 +7,7 @@ the evaluated days (see :mod:`divert.evaluation.boundary`) withholds the headlin
 unless the user named the break as the program itself.
 
 >>> from divert.evaluation._synthetic import synthetic_panel
->>> c = compare(synthetic_panel(effect=0.3), methods=("did", "sc"), placebo_runs=4)
+>>> c = compare(synthetic_panel(effect=0.3, areas=5), methods=("did", "sc"), placebo_runs=4)
 >>> c.lead in ("did", "sc"), c.estimate.significant, c.withheld
 (True, True, False)
 """

@@ -4,7 +4,7 @@ check and the policy version that classified the calls.
 
 >>> from divert.evaluation import evaluate
 >>> from divert.evaluation._synthetic import synthetic_panel
->>> panel = synthetic_panel(effect=0.3)
+>>> panel = synthetic_panel(effect=0.3, areas=5)
 >>> est, placebo = evaluate(panel, "did", placebo_runs=4)
 >>> info = ProgramInfo("Crisis team pilot", "example", "district", ("A",), ("crisis",), panel.start)
 >>> html = render(EvaluationResult(info, "calls", "community calls, per day", "calls per day", est, placebo, ("synthetic-1",)))

@@ -11,6 +11,7 @@ from divert.adapters import Normalized, load_adapter
 from divert.adapters.mapping import as_field_spec, as_time_specs
 from divert.exceptions import InvalidRecord
 from schemas.records import decode_cad_event, decode_officer_activity, encode
+from tests.examples import examples
 
 SA = {"IncidentNumber": "SAPD-2022-1438214", "ProblemType": "Disturbance Loud Music",
       "ResponseDate": "1667278839000", "Address": "7900 Pinebrook Dr", "LAT": "29.509685",
@@ -121,7 +122,7 @@ def test_normalize_total(city):
     adapter = load_adapter(city)
     columns = _columns(adapter)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.one_of(plausible(columns, CASES[city]),
                      st.builds(lambda base, extra: {**base, **extra}, st.just(CASES[city]),
                                plausible(columns, CASES[city])),

@@ -19,6 +19,7 @@ from divert.crosswalk import (
 )
 from divert.exceptions import ConfigError
 from divert.policy import load_policy
+from tests.examples import examples
 
 CITIES = ["san_antonio", "milwaukee", "seattle"]
 
@@ -94,7 +95,7 @@ _filler = st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWXYZ -/", max_size=25)
 _word = st.sampled_from([k.rstrip("*") for k in GUARD_KEYWORDS])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(before=_filler, word=_word, after=_filler, civil=st.sampled_from(
     ["WELFARE CHECK", "NOISE", "PARKING", "PROPERTY FOUND", "MENTAL PERSON", "PANHANDLER"]))
 def test_suggest_never_civilian_for_violent_text(suggester, before, word, after, civil):

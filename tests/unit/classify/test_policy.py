@@ -75,3 +75,71 @@ def test_the_policy_agrees_with_the_other_reference_files(tmp_path):
     misspelt.write_text(text.replace("crisis: [EDP, WELFARE,", "crisis: [EDP, WELFAER,"))
     with pytest.raises(ConfigError, match=r"'routes\.crisis': 'WELFAER' is not an APCO code"):
         load_policy(misspelt)
+
+
+def test_shape_errors_name_the_key_and_the_value():
+    """msgspec checks the shape; the message names the key, a mapping's key included, and the value."""
+    with pytest.raises(ConfigError, match=r"community\.yaml: key 'routes\.crisis': expected a list, got 'EDP'"):
+        parse_policy({"version": "v", "routes": {"crisis": "EDP"}}, origin="community.yaml")
+    with pytest.raises(ConfigError, match=r"key 'cities\.seattle\.availability\.crisis\.hourz': unknown key"):
+        parse_policy({"version": "v", "cities": {"seattle": {"availability": {"crisis": {"hourz": []}}}}},
+                     origin="community.yaml")
+    with pytest.raises(ConfigError, match=r"key 'insufficient_information\.min_confidence': expected a number "
+                                          r"<= 1\.0, got 2"):
+        parse_policy({"version": "v", "insufficient_information": {"min_confidence": 2}}, origin="community.yaml")
+
+
+def _with_program(text: str, areas: str) -> str:
+    """The default policy with Seattle's crisis team serving ``areas`` only."""
+    return text.replace("  seattle:\n", f"  seattle:\n    availability:\n      crisis:\n        areas: {areas}\n")
+
+
+def test_a_program_serves_areas_of_the_city(tmp_path):
+    """Each program's areas are layers and areas the city's reference files know."""
+    from divert.paths import reference_dir
+
+    text = (reference_dir() / "policies" / "default.yaml").read_text(encoding="utf-8")
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(_with_program(text, "{precinct: [East], beat: [C1, C2]}"))
+    served = load_policy(pilot).city("seattle").availability["crisis"]
+    assert served.serves({"precinct": "EAST", "beat": "C1"}) is None
+    assert served.serves({"precinct": "WEST", "beat": "C1"}) == "precinct=WEST"
+
+    pilot.write_text(_with_program(text, "{precint: [EAST]}"))
+    with pytest.raises(ConfigError, match=r"^\S*pilot\.yaml: key 'cities\.seattle\.availability\.crisis\.areas\."
+                                          r"precint': the crisis program in seattle serves areas of layer 'precint', "
+                                          r"which seattle does not have \(layers: beat, precinct, sector; "
+                                          r"reference/cities/seattle\.yaml, reference/areas/seattle\.yaml, "
+                                          r"reference/crime/seattle\.yaml\)$"):
+        load_policy(pilot)
+
+    # a general restriction is every city's: Milwaukee's calls carry districts, San Antonio's too,
+    # but Milwaukee's district OUT is no place
+    general = tmp_path / "general.yaml"
+    general.write_text(text.replace("    hours: [\"mon-sun 00:00-24:00\"]\n",
+                                    "    hours: [\"mon-sun 00:00-24:00\"]\n    areas: {district: [\"3\", OUT]}\n"))
+    with pytest.raises(ConfigError, match=r"key 'availability\.crisis\.areas\.district': the crisis program in "
+                                          r"milwaukee serves district 'OUT', which the city's mapping marks as no place"):
+        load_policy(general)
+
+
+def test_an_area_given_by_polygons_only_must_be_one_of_them(tmp_path, monkeypatch):
+    """Where a layer comes from polygons alone (no column), its areas are the polygons' names."""
+    import shutil
+
+    from divert.paths import reference_dir
+
+    ref = tmp_path / "reference"
+    shutil.copytree(reference_dir(), ref)
+    mapping = ref / "cities" / "seattle.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("  beat: Beat\n", ""))
+    (ref / "crime" / "seattle.yaml").unlink()
+    monkeypatch.setenv("DIVERT_REFERENCE", str(ref))
+    text = (ref / "policies" / "default.yaml").read_text(encoding="utf-8")
+    pilot = tmp_path / "pilot.yaml"
+    pilot.write_text(_with_program(text, "{beat: [C1, c2]}"))
+    assert load_policy(pilot).city("seattle").availability["crisis"].areas == {"beat": {"C1", "C2"}}
+    pilot.write_text(_with_program(text, "{beat: [C1, Z9]}"))
+    with pytest.raises(ConfigError, match=r"key 'cities\.seattle\.availability\.crisis\.areas\.beat': the crisis "
+                                          r"program in seattle serves beat 'Z9', not one of the layer's 5\d areas"):
+        load_policy(pilot)

@@ -206,16 +206,23 @@ def test_a_survey_mapping_that_is_not_utf8(run, tmp_path):
     _assert_one_line(code, err, path)
 
 
-@pytest.mark.parametrize("name", ["x src=y", "x src=//evil.example/p.png", "a url(//b) @import <img src='//c'>",
-                                  "budget $\\frac{1}{0}$"])
-def test_a_program_name_can_never_look_like_a_fetch(name):
-    """`divert evaluate` renders the program's name, areas and notes: escaped, never a fetch."""
+@pytest.fixture(scope="module")
+def evaluated():
+    """One evaluation (hundreds of placebo fits) for every name below: only the names differ."""
     from divert.evaluation import evaluate
     from divert.evaluation._synthetic import synthetic_panel
-    from divert.evaluation.report import EvaluationResult, ProgramInfo, fetches_anything, render
 
     panel = synthetic_panel(effect=0.3)
-    estimate, placebo = evaluate(panel, "did", placebo_runs=2)
+    return (panel, *evaluate(panel, "did", placebo_runs=2))
+
+
+@pytest.mark.parametrize("name", ["x src=y", "x src=//evil.example/p.png", "a url(//b) @import <img src='//c'>",
+                                  "budget $\\frac{1}{0}$"])
+def test_a_program_name_can_never_look_like_a_fetch(name, evaluated):
+    """`divert evaluate` renders the program's name, areas and notes: escaped, never a fetch."""
+    from divert.evaluation.report import EvaluationResult, ProgramInfo, fetches_anything, render
+
+    panel, estimate, placebo = evaluated
     info = ProgramInfo(name, "example", "district", (name, "B"), ("crisis",), panel.start, description=name)
     html = render(EvaluationResult(info, "calls", "community calls, per day", "calls per day", estimate, placebo,
                                    (name,), (name,)))

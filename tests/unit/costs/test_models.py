@@ -92,3 +92,18 @@ def test_a_model_without_sources_is_refused(tmp_path):
                    "on_scene: on_scene_cpsm_morgan_hill_2015.yaml\n")
     with pytest.raises(ConfigError, match="source"):
         load_model("x", bad)
+
+
+def test_models_are_found_as_every_reference_file_is(tmp_path):
+    """reference/costs/<city>.yaml through divert.reference: a missing model lists the cities that
+    have one (not the on-scene tables beside them); a model's own on-scene mapping is checked
+    under the model's name."""
+    with pytest.raises(ConfigError, match=r"costs/milwaukee\.yaml: no cost model for 'milwaukee' "
+                                          r"\(known: [^)]*seattle[^)]*\)") as missing:
+        load_model("milwaukee")
+    assert "on_scene" not in str(missing.value)
+    inline = tmp_path / "x.yaml"
+    inline.write_text("fiscal_year: 2020\npolice_unit_hour: {source: s, year: 2020, entered: 90}\n"
+                      "on_scene: {default: {other_initiated: {units: 1, minutes: 30}}}\n")
+    with pytest.raises(ConfigError, match=r"x\.yaml: on_scene: 'source' is required"):
+        load_model("x", inline)

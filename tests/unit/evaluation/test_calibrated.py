@@ -91,11 +91,18 @@ def test_a_boundary_change_is_caught_and_named():
     assert set(broken_areas(calls, calls["day"].min(), calls["day"].max())) <= {"C", "D"}
 
 
-def test_the_headline_is_withheld_across_a_break_unless_named_intended():
+@pytest.fixture(scope="module")
+def across_a_break():
+    """C redistricted in 2023-07, a program on C from 2023-01: the panel, its breaks and the
+    comparison of synthetic control and DiD across the break (computed once: hundreds of fits)."""
     calls = _redistricted()
     panel = DailyPanel.build(calls, treated=["C"], start="2023-01-01", outcome="calls")
     breaks = share_breaks(calls, {"C"})
-    withheld = compare(panel, methods=("did",), placebo_runs=3, breaks=breaks)
+    return panel, breaks, compare(panel, methods=("sc", "did"), placebo_runs=3, breaks=breaks)
+
+
+def test_the_headline_is_withheld_across_a_break_unless_named_intended(across_a_break):
+    panel, breaks, withheld = across_a_break
     assert withheld.withheld and withheld.breaks[0].month == "2023-07"
     named = compare(panel, methods=("did",), placebo_runs=3, breaks=breaks,
                     intended=[pd.Timestamp("2023-07-01")])
@@ -155,12 +162,10 @@ def test_city_mappings_mark_their_pseudo_areas():
         parse_mapping({**base, "non_geographic": {"beat": [" "]}}, "test.yaml")
 
 
-def test_the_report_leads_with_the_break_and_shows_no_effect_across_it():
+def test_the_report_leads_with_the_break_and_shows_no_effect_across_it(across_a_break):
     from divert.evaluation.report import EvaluationResult, ProgramInfo, fetches_anything, render, summary
 
-    calls = _redistricted()
-    panel = DailyPanel.build(calls, treated=["C"], start="2023-01-01", outcome="calls")
-    c = compare(panel, methods=("sc", "did"), placebo_runs=3, breaks=share_breaks(calls, {"C"}))
+    panel, _, c = across_a_break
     info = ProgramInfo("central-navigators", "san_antonio", "substation", ("C",), ("navigator",), panel.start)
     r = EvaluationResult(info, "calls", "community calls, per day", "calls per day", c.estimate, c.placebo,
                          ("p-1",), comparison=c)

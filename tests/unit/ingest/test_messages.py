@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from divert.adapters import load_adapter
 from divert.ingest import RawMessage, normalize_messages
 from schemas import decode_dead_letter, encode
+from tests.examples import examples
 from tests.hostile import hostile_messages, leaked, valid_record
 from tests.hostile import records_in as hostile_records_in
 
@@ -38,7 +39,7 @@ def records_in(payload: bytes) -> int:
     return len(value) if isinstance(value, list) and value else 1
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(payloads, max_size=6))
 def test_every_record_of_any_message_is_accounted_for(messages):
     batch = normalize_messages(MILWAUKEE, [RawMessage(m, 0, i) for i, m in enumerate(messages)],
@@ -66,7 +67,7 @@ def test_private_columns_never_reach_a_dead_letter():
     assert "Jane" not in letter.payload and "555" not in letter.payload
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(hostile_messages(), min_size=1, max_size=4))
 def test_hostile_messages_are_dead_lettered_and_leak_nothing(messages):
     """Any nesting depth, any size, NUL bytes, invalid UTF-8, truncated JSON, scalars, empty values
