@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from consumers.db.sources.programs import program_record
 from divert.evaluation import outcomes
 from divert.evaluation.panel import DailyPanel, EvaluationError, observed_days
 from divert.evaluation.report import EvaluationResult, ProgramInfo
 
 
 async def load_program(conn, name: str) -> ProgramInfo:
-    row = await conn.fetchrow(
-        "select name, agency, area_layer, areas, routes, start, description from programs where name = $1", name)
-    if row is None:
-        known = [r["name"] for r in await conn.fetch("select name from programs order by name")]
-        raise EvaluationError(f"no program named {name!r} (known: {', '.join(known) or 'none'}; "
-                              "add one with `divert program add`)")
-    if not row["agency"]:
-        raise EvaluationError(f"program {name!r} has no city: add it again with --city")
+    row = await program_record(conn, name, EvaluationError)
     from divert.adapters import load_adapter
 
     # the start as the agency's local day: what the days of the panel are

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 import msgspec
 
+from consumers.db.sources.programs import program_record
 from divert.classify import DISQUALIFIED, GUARD, reason
 from divert.exceptions import ConfigError
 from divert.funnel import Early, EarlyGroup, EarlyType, Reach, StoredProgram
@@ -34,13 +35,7 @@ _REACHES = ("(case when $6::boolean then apco_code is null or not coalesce(apco_
 async def stored_program(conn, name: str) -> StoredProgram:
     """A program recorded with `divert program add` (the evaluation's reader brings the statistics
     libraries with it: seconds of imports a funnel does not need)."""
-    row = await conn.fetchrow("select name, agency, area_layer, areas, routes from programs where name = $1", name)
-    if row is None:
-        known = [r["name"] for r in await conn.fetch("select name from programs order by name")]
-        raise ConfigError(f"no program named {name!r} (known: {', '.join(known) or 'none'}; "
-                          "add one with `divert program add`)")
-    if not row["agency"]:
-        raise ConfigError(f"program {name!r} has no city: add it again with --city")
+    row = await program_record(conn, name)
     return StoredProgram(row["name"], row["agency"], row["area_layer"], tuple(row["areas"]), tuple(row["routes"]))
 
 

@@ -21,6 +21,20 @@ def _schema_current(fn):
     return wrapper
 
 
+async def program_record(conn, name: str, error: type[DivertError] = ConfigError):
+    """The row of a program recorded with `divert program add`, which must name its city;
+    ``error`` is the caller's kind of failure when it does not."""
+    row = await conn.fetchrow(
+        "select name, agency, area_layer, areas, routes, start, description from programs where name = $1", name)
+    if row is None:
+        known = [r["name"] for r in await conn.fetch("select name from programs order by name")]
+        raise error(f"no program named {name!r} (known: {', '.join(known) or 'none'}; "
+                    "add one with `divert program add`)")
+    if not row["agency"]:
+        raise error(f"program {name!r} has no city: add it again with --city")
+    return row
+
+
 @_schema_current
 async def add_program(conn, *, name: str, city: str | None, description: str | None, start: datetime,
                       areas: list[str], routes: list[str], layer: str) -> None:
