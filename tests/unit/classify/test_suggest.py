@@ -217,6 +217,7 @@ def test_mangled_police_only_types_never_civilian(city, policy, published):
     assert checked > 100
 
 
+@pytest.mark.heavy
 def test_leave_one_city_out_really_leaves_the_city_out(policy, published):
     seen = []
 
@@ -272,6 +273,7 @@ def test_suggest_writes_a_review_queue(tmp_path):
     assert "uncertain volume" in res.output
 
 
+@pytest.mark.heavy
 def test_evaluate_prints_the_table():
     res = CliRunner().invoke(cli, ["crosswalk", "evaluate"])
     assert res.exit_code == 0, res.output

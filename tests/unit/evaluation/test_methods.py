@@ -47,6 +47,7 @@ def test_placebo_starts_lie_before_the_real_start_with_room_on_both_sides():
         assert (pre < s).sum() >= 30 and (pre >= s).sum() >= 20
 
 
+@pytest.mark.heavy
 def test_evaluate_returns_placebo_runs_that_never_see_post_days():
     est, placebo = evaluate(synthetic_panel(effect=0.5, seed=3), "did", placebo_runs=6)
     assert est.significant
