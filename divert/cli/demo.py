@@ -98,8 +98,11 @@ def _stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _ingested(metrics_url: str) -> float:
-    """Raw records the worker has taken in so far (its divert_records_in_total for cad.raw.*)."""
+def _caught_up(metrics_url: str, replayed: int) -> bool:
+    """Whether the worker has taken in every replayed row and its store hop has handled every record
+    the ingest hop produced for it (from the worker's own counters: records the store takes in are
+    counted once stored or dead-lettered). Counting stored rows instead would stop early while a
+    batch is being written, or never, where a batch holds two versions of one incident."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -107,9 +110,24 @@ def _ingested(metrics_url: str) -> float:
     try:
         text = urllib.request.urlopen(metrics_url, timeout=2).read().decode()
     except OSError:
-        return 0.0
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == "divert_records_in_total" and ".cad.raw." in f".{s.labels.get('topic', '')}")
+        return False
+    raw_in = produced = handled = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            topic = s.labels.get("topic", "")
+            if s.name == "divert_records_in_total" and ".cad.raw." in f".{topic}":
+                raw_in += s.value
+            elif s.name == "divert_records_out_total" and topic.endswith(_STORED_TOPICS[:2]):
+                produced += s.value
+            elif s.name == "divert_dead_letters_total" and ".cad.raw." in f".{topic}":
+                produced += s.value  # the ingest hop's dead letters, each sent to the dead-letter topic
+            elif s.name == "divert_records_in_total" and topic.endswith(_STORED_TOPICS):
+                handled += s.value
+    return raw_in >= replayed and handled >= produced
+
+
+# what the ingest hop sends on for the store hop (topic names end so, after any prefix)
+_STORED_TOPICS = ("calls.classified", "officer.activity", "deadletter")
 
 
 @dataclass(frozen=True)
@@ -149,7 +167,7 @@ def _watch(database_url: str, view: View, replay, worker, logs: Path, metrics_ur
             except DatabaseUnavailable:
                 pass
             sent = replay.poll() == 0
-            caught_up = sent and _ingested(metrics_url) >= _replayed(logs)
+            caught_up = sent and _caught_up(metrics_url, _replayed(logs))
             status = "" if caught_up else "storing…" if sent else "replaying…"
             if snap and live:
                 live.update(render(snap, view, status))

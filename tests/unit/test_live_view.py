@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 
 from consumers.db.sources.live_view import Alert, Counts, Snapshot, shift_start
-from divert.cli.demo import View, _replayed, progress_line, render
+from divert.cli.demo import View, _caught_up, _replayed, progress_line, render
 
 NEWEST = datetime(2024, 7, 2, 4, 30, tzinfo=UTC)   # 23:30 CDT on July 1st
 
@@ -72,3 +72,36 @@ def test_a_rerun_reads_its_own_replay_count(tmp_path):
     assert _replayed(tmp_path) == 1
     (tmp_path / "replay.log").write_text("")
     assert _replayed(tmp_path) == 0
+
+
+def test_the_demo_waits_until_the_store_hop_has_handled_what_the_ingest_hop_sent():
+    """A store hop 5,000 calls behind writes for seconds with no stored count moving: the demo
+    must wait on its counters, not on a pause of the stored count."""
+    import socket
+
+    from prometheus_client import start_http_server
+
+    from divert.telemetry import WorkerMetrics
+
+    metrics = WorkerMetrics()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        metrics.records_in.labels("demo.cad.raw.seattle").inc(10)
+        metrics.records_out.labels("demo.calls.classified").inc(8)
+        metrics.records_out.labels("demo.officer.activity").inc(1)
+        metrics.dead_letters.labels("demo.cad.raw.seattle", "invalid_json").inc()
+        assert not _caught_up(url, 10)
+        metrics.records_in.labels("demo.calls.classified").inc(8)
+        metrics.records_in.labels("demo.officer.activity").inc(1)
+        assert not _caught_up(url, 10)  # the dead letter is not stored yet
+        metrics.records_in.labels("demo.deadletter").inc()
+        assert _caught_up(url, 10)
+        assert not _caught_up(url, 11)  # a row the worker has not taken in
+    finally:
+        server.shutdown()
+        thread.join()
+    assert not _caught_up(url, 0)  # no worker answering: not caught up
