@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# where the environment turns bytecode caching off, every test worker recompiles the project and
+# re-rewrites every test module on each run (8–10 CPU-seconds a process)
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-unit test-slow lint bench install system-deps stack-up stack-down clean
 
@@ -32,9 +35,11 @@ test: install system-deps
 
 # the pure core and every package's doctests: no broker, no database, no Debian packages; the
 # evaluation's long calibration runs (marked heavy) and the full property searches (a quarter of
-# the examples here: hypothesis profile `unit`) are left to `make test`
+# the examples here: hypothesis profile `unit`) are left to `make test`. Whole files go to one
+# worker (--dist loadfile): a module's fixtures (suggesters, evaluations, real-data slices) are then
+# built once, not once per worker
 test-unit: install
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not heavy" --hypothesis-profile=unit tests/unit divert schemas streams consumers
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not heavy" --hypothesis-profile=unit tests/unit divert schemas streams consumers
 
 test-slow: install system-deps
 	$(BIN)/python -m pytest -q -m slow

@@ -28,6 +28,20 @@ settings.register_profile("unit", settings.get_profile("divert"), max_examples=2
 settings.load_profile("divert")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_folder(tmp_path_factory) -> None:
+    """Where tests/session_cache.py keeps what one worker built for the others: the parent of the
+    xdist workers' own basetemps (fresh each run; the run's id keeps runs apart regardless)."""
+    from tests import session_cache
+
+    base = tmp_path_factory.getbasetemp()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    folder = base.parent / f"session-cache-{run}" if os.environ.get("PYTEST_XDIST_WORKER") and run \
+        else base / "session-cache"
+    folder.mkdir(exist_ok=True)
+    session_cache.set_root(folder)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     assert SHARED.is_dir(), f"the shared data folder is missing: {SHARED} (set DIVERT_SHARED_DATA)"

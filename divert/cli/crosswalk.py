@@ -48,7 +48,8 @@ def type_volumes(city: str, paths: list[Path] | None = None) -> pd.Series:
     if city in _ID_COLUMNS:
         df = df.drop_duplicates(_ID_COLUMNS[city])
     values = pd.concat([df[c] for c in columns if c in df], ignore_index=True).dropna()
-    return values.map(normalize_type).value_counts()
+    # a city's hundreds of thousands of rows hold a few hundred types: normalize each type once
+    return values.map({t: normalize_type(t) for t in values.unique()}).value_counts()
 
 
 def read_types(path: Path) -> pd.Series:

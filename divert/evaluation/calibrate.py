@@ -49,10 +49,18 @@ def noise(est: Estimate) -> float:
     >>> round(noise(e), 4)
     0.1414
     """
-    pre = est.observed.index[: est.pre_days]
-    gap = (est.observed.reindex(pre) - est.counterfactual.reindex(pre)).dropna()
-    level = float(est.counterfactual.reindex(pre).mean())
-    if gap.empty or not level > 0:
+    observed, counterfactual = est.observed, est.counterfactual
+    if observed.index.equals(counterfactual.index):  # every method's own case: no alignment needed
+        obs = observed.to_numpy(dtype=float)[: est.pre_days]
+        cf = counterfactual.to_numpy(dtype=float)[: est.pre_days]
+    else:
+        pre = observed.index[: est.pre_days]
+        obs = observed.reindex(pre).to_numpy(dtype=float)
+        cf = counterfactual.reindex(pre).to_numpy(dtype=float)
+    gap = obs - cf
+    gap, cf = gap[~np.isnan(gap)], cf[~np.isnan(cf)]
+    level = float(cf.mean()) if len(cf) else float("nan")
+    if not len(gap) or not level > 0:
         return float("nan")
     return float(np.sqrt((gap ** 2).mean())) / level
 
@@ -106,8 +114,9 @@ def _as_treated(panel: DailyPanel, area: str) -> DailyPanel:
     if other is not None:
         keep = [c for c in other.columns if area not in overlap.get(c, ())]
         other, overlap = other[keep], {c: overlap[c] for c in keep}
-    return replace(panel, data=data, treated=frozenset({area}), treated_override=None, other_donors=other,
-                   other_overlap=overlap)
+    out = replace(panel, data=data, treated=frozenset({area}), treated_override=None, other_donors=other,
+                  other_overlap=overlap)
+    return panel.carry_views(out, without=panel.treated)
 
 
 def grid_starts(panel: DailyPanel, count: int) -> list[pd.Timestamp]:

@@ -34,7 +34,7 @@ def _demean_two_way(values: np.ndarray) -> np.ndarray:
 def difference_in_differences(panel: DailyPanel, *, alpha: float = 0.05) -> Estimate:
     panel.require(control=True)
     wide = panel.wide()[sorted(panel.treated) + panel.control_areas]
-    if wide.isna().any().any():  # a continuous outcome with missing area-days: drop those days
+    if np.isnan(wide.to_numpy(dtype=float)).any():  # a continuous outcome with missing area-days: drop those days
         wide = wide.dropna()
     days = pd.DatetimeIndex(wide.index)
     post = np.asarray(days >= panel.start)
@@ -57,15 +57,16 @@ def difference_in_differences(panel: DailyPanel, *, alpha: float = 0.05) -> Esti
     n_t = int(treated_cols.sum())
     effect, se = delta * n_t, se_area * n_t
     crit = stats.t.ppf(1 - alpha / 2, max(g - 1, 1))
-    treated = pd.Series(y[:, treated_cols].sum(axis=1) if panel.kind == "count"
-                        else y[:, treated_cols].mean(axis=1), index=days)
+    # numpy until the series are returned: this runs for every placebo program of a calibration
+    treated = y[:, treated_cols].sum(axis=1) if panel.kind == "count" else y[:, treated_cols].mean(axis=1)
     scale = n_t if panel.kind == "count" else 1
-    control = pd.Series(y[:, ~treated_cols].mean(axis=1) * scale, index=days)
+    control = y[:, ~treated_cols].mean(axis=1) * scale
     gap = float((treated[~post] - control[~post]).mean())
     counterfactual = control + gap
     if panel.kind != "count":
         effect, se = delta, se_area
     baseline = float(counterfactual[post].mean())
+    treated, control, counterfactual = (pd.Series(v, index=days) for v in (treated, control, counterfactual))
     p = float(2 * stats.t.sf(abs(effect / se), max(g - 1, 1))) if se > 0 else float("nan")
     return Estimate(
         method="did", effect=effect, se=se, ci_low=effect - crit * se, ci_high=effect + crit * se,

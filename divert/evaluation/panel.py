@@ -118,7 +118,11 @@ class DailyPanel:
 
     @property
     def areas(self) -> list[str]:
-        return sorted(self.data["area"].unique())
+        return list(self._areas)
+
+    @cached_property
+    def _areas(self) -> tuple[str, ...]:
+        return tuple(sorted(self.data["area"].unique()))
 
     @property
     def control_areas(self) -> list[str]:
@@ -168,8 +172,9 @@ class DailyPanel:
         keep = self.data["day"] < end
         override = None if self.treated_override is None else self.treated_override[self.treated_override.index < end]
         other = None if self.other_donors is None else self.other_donors[self.other_donors.index < end]
-        return replace(self, data=self.data[keep].reset_index(drop=True), treated_override=override,
-                       other_donors=other)
+        out = replace(self, data=self.data[keep].reset_index(drop=True), treated_override=override,
+                      other_donors=other)
+        return self.carry_views(out, until=end)
 
     def with_other_layers(self, values: pd.DataFrame, overlap: dict[str, Iterable[str]]) -> DailyPanel:
         """Add the areas of other layers as synthetic-control donors: ``values`` day, area
@@ -198,10 +203,30 @@ class DailyPanel:
                        notes=(*self.notes, f"Left out of the comparison: {', '.join(drop)} ({why})."))
 
     def with_start(self, start: pd.Timestamp) -> DailyPanel:
-        out = replace(self, start=pd.Timestamp(start))
-        for cached in ("days", "_wide"):  # the same data: keep what was built from it
-            if cached in self.__dict__:
-                out.__dict__[cached] = self.__dict__[cached]
+        return self.carry_views(replace(self, start=pd.Timestamp(start)))  # the same data
+
+    def carry_views(self, out: DailyPanel, *, until=None, without: Iterable[str] = ()) -> DailyPanel:
+        """``out``, whose data are this panel's cut to the days before ``until`` and without the
+        areas ``without``, given the views already built from this panel, cut the same way.
+
+        The grid is complete (every area on every observed day), so a cut of the views is what
+        building them again from ``out.data`` gives; an evaluation builds thousands of placebo
+        panels, and a pivot each was most of its time."""
+        if out.data.empty:
+            return out
+        drop = frozenset(without)
+        cached = self.__dict__
+        if "days" in cached:
+            out.__dict__["days"] = self.days if until is None else self.days[self.days < until]
+        if "_areas" in cached:
+            out.__dict__["_areas"] = tuple(a for a in self._areas if a not in drop)
+        if "_wide" in cached:
+            wide = self._wide
+            if until is not None:
+                wide = wide[wide.index < until]
+            if drop & set(wide.columns):
+                wide = wide.drop(columns=[c for c in wide.columns if c in drop])
+            out.__dict__["_wide"] = wide
         return out
 
     def require(self, *, min_pre: int = 10, min_post: int = 5, control: bool = False) -> None:

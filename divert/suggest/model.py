@@ -119,7 +119,7 @@ class Suggester:
                 raw.append((None, t.family, 1.0, f"{voc.city} ({t.family}): {t.call_type}", t.call_type))
         plain = [Reader(self.terms, {}).expand(text) for *_, text in raw]
         self.reader = Reader(self.terms, self._completion_vocabulary(plain))
-        read = [self.reader.words(text) for *_, text in raw]
+        read = [self.reader.read(text, expanded)[0] for (*_, text), expanded in zip(raw, plain, strict=True)]
         df: dict[str, int] = {}
         feats = []
         for words in read:

@@ -60,6 +60,10 @@ class Reader:
         self.terms = terms
         self.vocab = dict(vocabulary)
         self._phrases = sorted(terms.phrases.items(), key=lambda kv: -len(kv[0]))
+        # the phrases a string can be cut in: (phrase, its words before the last, with the space);
+        # a cut two letters into the last word holds those words, so a string without them is skipped
+        self._cuttable = [(short, short[:short.rfind(" ") + 1]) for short, _ in self._phrases
+                          if short.rfind(" ") >= 0 and short[-1].isalpha()]
         self._cache: dict[str, tuple[str, str]] = {}
         # what a cut or vowel-stripped word may stand for → (canonical word, count): the
         # vocabulary, and the long one-word abbreviation keys (BHVRL → BEHAVIORAL → MENTAL)
@@ -72,11 +76,10 @@ class Reader:
         """A string cut two or more letters into the last word of a phrase ends in that phrase
         ("MENTAL HEA" → "MENTAL HEALTH")."""
         tail = s.rstrip()
-        for short, _ in self._phrases:
-            last_space = short.rfind(" ")
-            if last_space < 0 or not short[-1].isalpha():
+        for short, head in self._cuttable:
+            if head not in tail:
                 continue
-            for n in range(len(short) - 1, last_space + 2, -1):
+            for n in range(len(short) - 1, len(head) + 1, -1):
                 cut = short[:n]
                 if tail.endswith(cut) and (len(tail) == len(cut) or not tail[-len(cut) - 1].isalnum()):
                     return tail[:-len(cut)] + short + " "
@@ -165,9 +168,10 @@ class Reader:
                 return best(sub), "abbrev"
         return None
 
-    def read(self, text: str) -> tuple[list[str], list[str]]:
-        """Canonical words and notes on what was completed ('HEA→HEALTH')."""
-        raw = self.expand(text)
+    def read(self, text: str, expanded: list[str] | None = None) -> tuple[list[str], list[str]]:
+        """Canonical words and notes on what was completed ('HEA→HEALTH'); ``expanded`` is
+        ``expand(text)`` when the caller has it already (it does not depend on the vocabulary)."""
+        raw = self.expand(text) if expanded is None else expanded
         words, notes = [], []
         for i, w in enumerate(raw):
             if w in self.vocab:

@@ -14,10 +14,15 @@ from divert.classify import Classifier
 from divert.crosswalk import load_crosswalk
 from divert.paths import shared_reference_dir
 from divert.policy import load_policy
+from tests.session_cache import built_once
 
 
 @cache
 def events(city: str, limit: int | None = None) -> tuple:
+    return built_once(f"classify-events-{city}-{limit}", lambda: _read_events(city, limit))
+
+
+def _read_events(city: str, limit: int | None) -> tuple:
     adapter = load_adapter(city)
     rows = adapter.read_raw()
     if limit:

@@ -20,6 +20,7 @@ from divert.suggest import CIVILIAN_MIN_CONFIDENCE, Suggester
 from divert.suggest import evaluate as loco
 from divert.suggest.families import POLICE_ONLY
 from divert.suggest.terms import load_terms
+from tests.examples import examples
 
 CITIES = ["san_antonio", "milwaukee", "seattle"]
 CIVILIAN = ("crisis", "navigator")
@@ -41,9 +42,17 @@ def suggester(policy, published):
                      published=published)
 
 
-def _without(city, policy, published):
-    return Suggester([load_crosswalk(c) for c in CITIES if c != city], load_apco_codes(),
-                     policy.route_for, published=[v for v in published if v.city != city])
+@pytest.fixture(scope="module")
+def without(policy, published):
+    """The suggester trained without one city, built once per city for the whole module."""
+    built = {}
+
+    def held_out(city):
+        if city not in built:
+            built[city] = Suggester([load_crosswalk(c) for c in CITIES if c != city], load_apco_codes(),
+                                    policy.route_for, published=[v for v in published if v.city != city])
+        return built[city]
+    return held_out
 
 
 @pytest.mark.parametrize("text, code", [
@@ -148,12 +157,12 @@ def test_a_last_word_cut_to_three_letters_is_a_guess(unseen_charleston, text):
     assert unseen_charleston.suggest_one(text).route not in CIVILIAN
 
 
-def test_a_police_code_close_on_a_shared_word_is_no_doubt(policy, published):
+def test_a_police_code_close_on_a_shared_word_is_no_doubt(without):
     # "ASSIST the public" is not "ASSIST the officer": MAYDAY shares only a word CITASST explains
-    r = _without("san_antonio", policy, published).suggest_one("Assist the Public")
+    r = without("san_antonio").suggest_one("Assist the Public")
     assert (r.apco_code, r.route) == ("CITASST", "navigator"), r.basis
     # ... but a police-only code that explains a word the top code does not is a doubt
-    r = _without("seattle", policy, published).suggest_one("CHILD - CRTCL ABAND")
+    r = without("seattle").suggest_one("CHILD - CRTCL ABAND")
     assert r.route not in CIVILIAN, r.basis
 
 
@@ -186,7 +195,7 @@ def test_top_three_candidates_with_reasons(suggester):
     assert r.candidates[0].code == r.apco_code
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(text=st.text(alphabet="ABCDEFGHIKLMNOPRSTUVWY -/0123456789", min_size=1, max_size=30))
 def test_no_civilian_route_under_the_floor_or_for_violent_text(suggester, text):
     r = suggester.suggest_one(text)
@@ -196,9 +205,9 @@ def test_no_civilian_route_under_the_floor_or_for_violent_text(suggester, text):
 
 
 @pytest.mark.parametrize("city", CITIES)
-def test_mangled_police_only_types_never_civilian(city, policy, published):
+def test_mangled_police_only_types_never_civilian(city, without):
     """The held-out city's police-only types, truncated and abbreviated 20 ways each."""
-    s = _without(city, policy, published)
+    s = without(city)
     rng = random.Random(7)
     voc = loco.crosswalk_vocabulary(load_crosswalk(city))
     abbrev = {full: short for short, full in load_terms().abbreviations.items() if " " not in full}

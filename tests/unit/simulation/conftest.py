@@ -17,6 +17,7 @@ from divert.crosswalk import load_crosswalk
 from divert.paths import reference_dir, shared_data_dir
 from divert.policy import Policy, load_policy, parse_policy
 from divert.simulation import Program
+from tests.session_cache import built_once
 
 SA_FILE = "san_antonio/sapd_calls_first_days_each_month_2022-11_to_2026-08.csv.gz"
 SUBSTATION = "EAST"       # the substation with the most crisis-eligible calls in the slice
@@ -24,6 +25,10 @@ SUBSTATION = "EAST"       # the substation with the most crisis-eligible calls i
 
 @cache
 def sa_november_2022() -> tuple:
+    return built_once("simulation-sa-november-2022", _classify_sa_november_2022)
+
+
+def _classify_sa_november_2022() -> tuple:
     adapter = load_adapter("san_antonio")
     rows = itertools.islice(adapter.read_raw(shared_data_dir() / SA_FILE), 18_000)
     events = [e for e in (adapter.normalize(r).event for r in rows) if e is not None]
