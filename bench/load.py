@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 
 from bench.common import embedded_stack, fresh_database, machine, result_line, say
@@ -59,16 +60,20 @@ def run(database_url: str | None) -> None:
     def measure(server_url: str, fresh) -> None:
         base_db = asyncio.run(fresh())
         say("baseline: COPY of the raw rows")
+        load_before = os.getloadavg()[0]
         copy_rows, copy_s = asyncio.run(copy_baseline(base_db, paths))
+        load_between = os.getloadavg()[0]
         load_db = asyncio.run(fresh())
         say("divert load --city chicago")
         totals = asyncio.run(run_load(load_db, "chicago"))
+        load_after = os.getloadavg()[0]
         again_started = time.perf_counter()
         say("divert load again (idempotent: nothing changes)")
         asyncio.run(run_load(load_db, "chicago", include=("crime",)))
         again_s = time.perf_counter() - again_started
         copy_rate, load_rate = copy_rows / copy_s, totals.rows / totals.seconds
-        print(f"machine: {machine()}")
+        print(f"machine: {machine()}; 1-minute load average {load_before:.1f} (COPY) → {load_between:.1f} "
+              f"(load) → {load_after:.1f}: above ~2 the rates are depressed, unevenly")
         print(f"COPY baseline: {copy_rows:,} raw rows in {copy_s:.1f} s = {copy_rate:,.0f} rows/s")
         print(f"divert load chicago: {totals.rows:,} crime rows + {totals.survey_measures:,} survey measures "
               f"in {totals.seconds:.1f} s = {load_rate:,.0f} rows/s "

@@ -5,8 +5,10 @@ It builds the data set itself, on a stack of its own: San Antonio's history clas
 memory, then stored ``--copies`` times (default 7: 5.0M calls), each copy shifted back in time by
 a whole number of weeks past the history's span and given new incident ids, with a plain COPY
 into ``calls``; call_areas and the metric windows are then filled in the database from the
-stored calls (as the writer would have), a program on the two busiest substations, the tables' indexes built once after the load (as a
-restore does), and the tables vacuumed and analyzed (as autovacuum would). Not timed.
+stored calls (as the writer would have), a program on the two busiest substations, San Antonio's
+cost model stored (as `divert costs sync` does: the police time panels price calls), the tables'
+indexes built once after the load (as a restore does), and the tables vacuumed and analyzed (as
+autovacuum would). Not timed.
 
 Then every SQL panel of every dashboard runs ``--repeat`` times, expanded as Grafana expands it:
 the dashboard's default time range (now-6h, now-30d, …) ending at the last stored call, the
@@ -17,7 +19,16 @@ panel: p50 and p95 in ms.
 views (the state before issue 17), for a before/after comparison; it sets a 60 s statement
 timeout and ``--repeat`` 3.
 
+For repeated experiments, ``--keep DIR`` builds the stack in DIR and keeps it (the stack is still
+stopped at the end; the database's name is written to DIR/panels-database), and ``--reuse DIR``
+starts that stack again, applies any migration added since (``migrate``, as a worker would, then
+``vacuum analyze`` as autovacuum would) and measures without building (minutes saved;
+``--copies`` is then that of the build, and a ``--views`` build is not for reuse: the migration
+would replace its views). ``--panel TEXT`` measures only the panels whose dashboard uid or title
+contains TEXT.
+
     .venv/bin/python -m bench.panels [--copies 7] [--repeat 20] [--layer city] [--views]
+                                     [--keep DIR | --reuse DIR] [--panel TEXT]
 
 Ends with ``panels_p95_ms=P calls=N``, P being the slowest panel's p95.
 """
@@ -49,9 +60,9 @@ select 'bench program', 'san_antonio', (select max(received_at) from calls) - in
 
 _FILL_CALL_AREAS = """
 insert into call_areas (agency, incident_id, received_at, layer, area, policy_version, route, source,
-                        time_precision, eligible_initial, eligible, arrived_at, cleared_at, units)
+                        time_precision, eligible_initial, eligible, arrived_at, cleared_at, units, apco_code)
 select c.agency, c.incident_id, c.received_at, a.layer, a.area, c.policy_version, c.route, c.source,
-       c.time_precision, c.eligible_initial, c.eligible, c.arrived_at, c.cleared_at, c.units
+       c.time_precision, c.eligible_initial, c.eligible, c.arrived_at, c.cleared_at, c.units, c.apco_code
 from calls c
 cross join lateral (
     select key, value from jsonb_each_text(c.areas) where value <> '' union all select 'city', 'all'
@@ -149,6 +160,7 @@ async def build(url: str, copies: int, views: bool) -> int:
         for ddl in rebuild_indexes:
             await conn.execute(ddl)
         await conn.execute(_PROGRAM)
+        await load_cost_model(conn)
         say("vacuum analyze")
         await conn.execute("vacuum analyze")
         n = await conn.fetchval("select count(*) from calls")
@@ -158,7 +170,17 @@ async def build(url: str, copies: int, views: bool) -> int:
         await conn.close()
 
 
-async def measure(url: str, layer: str, repeat: int, views: bool) -> list[tuple[str, float, float]]:
+async def load_cost_model(conn) -> None:
+    """San Antonio's cost model, as `divert costs sync --city san_antonio` stores it, so the police
+    time panels price calls the way they do in use."""
+    from consumers.db.sources.costs import sync_model
+    from divert.costs.model import load_model
+
+    await sync_model(conn, load_model("san_antonio"))
+
+
+async def measure(url: str, layer: str, repeat: int, views: bool,
+                  only: str | None = None) -> list[tuple[str, float, float]]:
     import asyncpg
 
     from consumers.db.sources.dashboards import resolve_variables
@@ -181,6 +203,8 @@ async def measure(url: str, layer: str, repeat: int, views: bool) -> list[tuple[
             for q in board.queries():
                 if q.kind != "sql" or not q.where.startswith("panel"):
                     continue
+                if only and only.lower() not in f"{board.uid}: {q.where}".lower():
+                    continue
                 sql = expand_query(board, q, sources, variables, relative_range(end, q.time_from, tr))
                 times = []
                 for _ in range(repeat):
@@ -199,22 +223,58 @@ async def measure(url: str, layer: str, repeat: int, views: bool) -> list[tuple[
         await conn.close()
 
 
+KEPT_NAME = "panels-database"  # in a --keep folder: the name of the database the build filled
+
+
+async def reopen(running, folder: Path) -> tuple[str, int]:
+    """The database a --keep run built in ``folder``, migrated to the current migrations."""
+    import asyncpg
+
+    from consumers.db.migrate import migrate
+
+    name = (folder / KEPT_NAME).read_text().strip()
+    url = running.database_url.rsplit("/", 1)[0] + f"/{name}"
+    applied = await migrate(url)
+    conn = await asyncpg.connect(url)
+    try:
+        if applied:  # a migration that rewrote rows leaves them for autovacuum: do its work now
+            say(f"applied {', '.join(applied)}; vacuum analyze")
+            await conn.execute("vacuum analyze")
+        return url, await conn.fetchval("select count(*) from calls")
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=7, help="copies of San Antonio's 717k calls")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--layer", default="city")
     ap.add_argument("--views", action="store_true", help="the windows as date_bin views (before issue 17)")
+    kept = ap.add_mutually_exclusive_group()
+    kept.add_argument("--keep", type=Path, metavar="DIR", help="build the stack in DIR and keep it for --reuse")
+    kept.add_argument("--reuse", type=Path, metavar="DIR", help="measure the database a --keep run built in DIR")
+    ap.add_argument("--panel", metavar="TEXT", help="only the panels whose dashboard uid or title contains TEXT")
     args = ap.parse_args()
     repeat = 3 if args.views else args.repeat
     print(machine())
-    with embedded_stack() as running:
-        url = asyncio.run(fresh_database(running))
-        n = asyncio.run(build(url, args.copies, args.views))
+    folder = args.reuse or args.keep
+    if args.reuse and not (args.reuse / KEPT_NAME).exists():
+        raise SystemExit(f"{args.reuse / KEPT_NAME} not found: build it first with --keep {args.reuse}")
+    with embedded_stack(folder) as running:
+        if args.reuse:
+            url, n = asyncio.run(reopen(running, args.reuse))
+        else:
+            url = asyncio.run(fresh_database(running))
+            n = asyncio.run(build(url, args.copies, args.views))
+            if args.keep:
+                (args.keep / KEPT_NAME).write_text(url.rsplit("/", 1)[1] + "\n")
         print(f"{n:,} calls; each panel {repeat} times; layer {args.layer}"
               + ("; windows as date_bin views" if args.views else "; windows as tables"))
         print(f"{'p50 ms':>8} {'p95 ms':>8}  panel")
-        results = asyncio.run(measure(url, args.layer, repeat, args.views))
+        results = asyncio.run(measure(url, args.layer, repeat, args.views, args.panel))
+        if folder:
+            say(f"stack kept in {folder}: measure it again with --reuse {folder}")
     slowest = max(results, key=lambda r: r[2])
     print(f"slowest: {slowest[0]} ({slowest[2]:.0f} ms p95); "
           f"{sum(r[2] <= 100 for r in results)} of {len(results)} panels ≤ 100 ms")

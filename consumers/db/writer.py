@@ -122,10 +122,10 @@ _IDS = "ids as (select distinct * from unnest($1::text[], $2::text[]) as i(agenc
 _INSERT_CALL_AREAS = f"""
 insert into call_areas (agency, incident_id, received_at, layer, area, policy_version, route,
                         source, time_precision, eligible_initial, eligible, arrived_at,
-                        cleared_at, units)
+                        cleared_at, units, apco_code)
 select c.agency, c.incident_id, c.received_at, a.layer, a.area, c.policy_version, c.route,
        c.source, c.time_precision, c.eligible_initial, c.eligible, c.arrived_at, c.cleared_at,
-       c.units
+       c.units, c.apco_code
 from calls c
 join ids on c.agency = ids.agency and c.incident_id = ids.incident_id
 {_AREAS_OF.format(call="c")}
@@ -193,7 +193,7 @@ _STAGED_RECORD_ADDED = metrics.touch(f"(select n.agency, a.layer, a.area, n.rece
                                      f"{_AREAS_OF.format(call='n')}) added")
 AREA_COLUMNS = ("agency", "incident_id", "received_at", "layer", "area", "policy_version", "route",
                 "source", "time_precision", "eligible_initial", "eligible", "arrived_at", "cleared_at",
-                "units")
+                "units", "apco_code")
 # One round trip per batch: is this PGlite (which serves no COPY), and has the staging table
 # statistics (null before it exists on this connection)? A temp table is never analyzed by
 # autovacuum, and without statistics the planner may join it to calls with a scan of the whole
@@ -220,7 +220,7 @@ def area_rows(calls: Sequence[ClassifiedCall], held_back: set[tuple[str, str]] =
         if (e.agency, e.incident_id) in held_back:
             continue
         tail = (c.policy_version, c.route, e.source, e.time_precision, c.eligible_initial, c.eligible,
-                e.arrived_at, e.cleared_at, e.units)
+                e.arrived_at, e.cleared_at, e.units, c.apco_code)
         for layer, area in (*((k, v) for k, v in e.areas.items() if v != ""), ("city", "all")):
             rows.append((e.agency, e.incident_id, e.received_at, layer, area, *tail))
     return rows

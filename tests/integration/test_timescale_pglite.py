@@ -216,3 +216,21 @@ async def test_time_bucket_and_date_bin_agree(conn):
         " interval '7 days']) as w,"
         " unnest(array[timestamptz '2023-11-05 02:08:26+00', now()]) as ts")
     assert all(r["same"] for r in rows)
+
+
+async def test_crime_reports_are_upserted_without_copy(conn):
+    """PGlite serves no COPY: the crime writer sends arrays, keyed and idempotent all the same."""
+    from consumers.db.writer import write_crime_reports
+    from schemas import CrimeReport
+
+    at = datetime(2018, 5, 1, 12, tzinfo=UTC)
+    reports = [CrimeReport(agency="pglitecity", report_id=f"r{i}", occurred_at=at + timedelta(hours=i),
+                           offense="THEFT", category="0820", arrest=False, areas={"district": "1"})
+               for i in range(20)]
+    assert await write_crime_reports(conn, reports) == 20
+    assert await write_crime_reports(conn, [*reports[1:], CrimeReport(
+        agency="pglitecity", report_id="r0", occurred_at=at, offense="THEFT", category="0820", arrest=True,
+        areas={"district": "1"})]) == 20
+    rows = await conn.fetch("select report_id, arrest, district from crime_reports where agency = 'pglitecity'")
+    assert len(rows) == 20 and {r["district"] for r in rows} == {"1"}
+    assert [r["report_id"] for r in rows if r["arrest"]] == ["r0"]
