@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-import msgspec
 
 from consumers.db.migrate import MIGRATIONS_DIR, migrate
 from consumers.db.sources.costs import sync_model
@@ -31,12 +29,8 @@ from consumers.db.writer import (
     latest_per_incident,
     write_calls,
 )
-from divert.adapters import load_adapter
-from divert.classify import Classifier
 from divert.costs.model import load_model
-from divert.crosswalk import load_crosswalk
-from divert.exceptions import InvalidRecord
-from divert.policy import load_policy
+from tests.integration.test_costs import seattle_calls
 
 # call_areas as migrations 002–015 left it: no apco_code
 _AREAS_BEFORE_016 = """
@@ -69,22 +63,6 @@ select agency, incident_id, received_at, layer, area, {', '.join(_COLUMNS)}
 from call_area_police_time
 order by 1, 2, 3, 4
 """
-
-
-def seattle_calls(shared_data) -> list:
-    """Seattle's calls, classified; one eligible call timed to its clear (the measured path)."""
-    adapter = load_adapter("seattle")
-    events = []
-    for raw in adapter.read_raw(shared_data / "seattle" / "db_call_data_2018-2023.csv.gz"):
-        try:
-            events.append(adapter.normalize(raw)[0])
-        except InvalidRecord:
-            continue
-    calls = Classifier(load_crosswalk("seattle"), load_policy()).classify_many(events)
-    i = next(i for i, c in enumerate(calls) if c.eligible and c.call.arrived_at and c.call.time_precision == "second")
-    event = msgspec.structs.replace(calls[i].call, cleared_at=calls[i].call.arrived_at + timedelta(minutes=20), units=2)
-    calls[i] = msgspec.structs.replace(calls[i], call=event)
-    return calls
 
 
 async def _store_before_016(dsn: str, calls: list, tmp_path: Path) -> None:

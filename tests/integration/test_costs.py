@@ -28,8 +28,9 @@ from divert.policy import load_policy
 from tests.helpers import run_divert
 
 
-async def seed_seattle(dsn: str, shared_data, *, timed_one: bool = True) -> list:
-    await migrate(dsn)
+def seattle_calls(shared_data, *, timed_one: bool = True) -> list:
+    """Seattle's calls, classified; with ``timed_one``, one eligible call timed to its clear (the
+    measured path)."""
     adapter = load_adapter("seattle")
     events = []
     for raw in adapter.read_raw(shared_data / "seattle" / "db_call_data_2018-2023.csv.gz"):
@@ -43,6 +44,12 @@ async def seed_seattle(dsn: str, shared_data, *, timed_one: bool = True) -> list
         c = calls[i]
         event = msgspec.structs.replace(c.call, cleared_at=c.call.arrived_at + timedelta(minutes=20), units=2)
         calls[i] = msgspec.structs.replace(c, call=event)
+    return calls
+
+
+async def seed_seattle(dsn: str, shared_data, *, timed_one: bool = True) -> list:
+    await migrate(dsn)
+    calls = seattle_calls(shared_data, timed_one=timed_one)
     conn = await asyncpg.connect(dsn)
     try:
         await write_calls(conn, calls)
