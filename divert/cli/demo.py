@@ -117,7 +117,7 @@ def _caught_up(metrics_url: str, replayed: int) -> bool:
             topic = s.labels.get("topic", "")
             if s.name == "divert_records_in_total" and ".cad.raw." in f".{topic}":
                 raw_in += s.value
-            elif s.name == "divert_records_out_total" and topic.endswith(_STORED_TOPICS[:2]):
+            elif s.name == "divert_records_out_total" and topic.endswith(_INGEST_OUTPUTS):
                 produced += s.value
             elif s.name == "divert_dead_letters_total" and ".cad.raw." in f".{topic}":
                 produced += s.value  # the ingest hop's dead letters, each sent to the dead-letter topic
@@ -126,8 +126,10 @@ def _caught_up(metrics_url: str, replayed: int) -> bool:
     return raw_in >= replayed and handled >= produced
 
 
-# what the ingest hop sends on for the store hop (topic names end so, after any prefix)
-_STORED_TOPICS = ("calls.classified", "officer.activity", "deadletter")
+# what the ingest hop sends on for the store hop, and all the store hop reads of it (topic names
+# end so, after any prefix)
+_INGEST_OUTPUTS = ("calls.classified", "officer.activity")
+_STORED_TOPICS = (*_INGEST_OUTPUTS, "deadletter")
 
 
 @dataclass(frozen=True)
