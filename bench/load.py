@@ -51,6 +51,43 @@ async def copy_baseline(database_url: str, paths) -> tuple[int, float]:
         await conn.close()
 
 
+class ServerCpu:
+    """CPU seconds the PostgreSQL server listening on ``database_url``'s port has used (the postmaster,
+    its live backends and those that have exited), when it runs on this machine; else None."""
+
+    def __init__(self, database_url: str):
+        from urllib.parse import urlsplit
+
+        import psutil
+
+        port = urlsplit(database_url).port or 5432
+        pids = {c.pid for c in psutil.net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid}
+        self.postmaster = psutil.Process(pids.pop()) if len(pids) == 1 else None
+
+    def seconds(self) -> float | None:
+        import psutil
+
+        if self.postmaster is None:
+            return None
+        time.sleep(0.3)  # backends of closed connections exit and are reaped into children_*
+        t = self.postmaster.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in self.postmaster.children():
+            try:
+                c = child.cpu_times()
+                total += c.user + c.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+
+def _cpu_line(what: str, rows: int, python_s: float, server: tuple[float | None, float | None]) -> str:
+    """CPU per row: this process's (Python, both threads) and the server's, in microseconds."""
+    server_us = (f"{1e6 * (server[1] - server[0]) / rows:.1f}" if None not in server else "?")
+    return f"{what}: CPU per row {1e6 * python_s / rows:.1f} µs in Python + {server_us} µs in the server"
+
+
 def run(database_url: str | None) -> None:
     from consumers.db.history import run_load
     from divert.adapters.crime import load_crime_adapter
@@ -58,14 +95,19 @@ def run(database_url: str | None) -> None:
     paths = load_crime_adapter("chicago").history_files()
 
     def measure(server_url: str, fresh) -> None:
+        server = ServerCpu(server_url)
         base_db = asyncio.run(fresh())
         say("baseline: COPY of the raw rows")
         load_before = os.getloadavg()[0]
+        cpu_0, server_0 = time.process_time(), server.seconds()
         copy_rows, copy_s = asyncio.run(copy_baseline(base_db, paths))
+        cpu_1, server_1 = time.process_time(), server.seconds()
         load_between = os.getloadavg()[0]
         load_db = asyncio.run(fresh())
         say("divert load --city chicago")
+        cpu_2, server_2 = time.process_time(), server.seconds()
         totals = asyncio.run(run_load(load_db, "chicago"))
+        cpu_3, server_3 = time.process_time(), server.seconds()
         load_after = os.getloadavg()[0]
         again_started = time.perf_counter()
         say("divert load again (idempotent: nothing changes)")
@@ -79,6 +121,9 @@ def run(database_url: str | None) -> None:
               f"in {totals.seconds:.1f} s = {load_rate:,.0f} rows/s "
               f"({load_rate / copy_rate:.2f}× COPY's rate; {totals.dead_letters} dead letters)")
         print(f"second load of the same crime files: {again_s:.1f} s")
+        print(_cpu_line("COPY baseline", copy_rows, cpu_1 - cpu_0, (server_0, server_1)))
+        print(_cpu_line("divert load (crime rows and survey measures, per crime row)", totals.rows,
+                        cpu_3 - cpu_2, (server_2, server_3)))
         print(result_line(load_to_copy=f"{load_rate / copy_rate:.2f}", load_rows_per_s=f"{load_rate:.0f}",
                           copy_rows_per_s=f"{copy_rate:.0f}"))
 

@@ -4,8 +4,9 @@ Every write is an ``INSERT … ON CONFLICT`` on the record's natural key, so a b
 twice (at-least-once) is stored once, and a later version of the same incident replaces the
 earlier one. Calls, the bulk of every batch, are COPYed into a staging table and upserted from
 it (COPY alone cannot resolve conflicts); their area rows are COPYed straight into call_areas.
-The other records, and calls on PGlite (which serves no COPY), go as ``unnest($1::…[], …)``
-arrays.
+A batch of crime reports none of which is stored yet is COPYed straight into crime_reports (the
+keyed upsert decides when one is). The other records, and everything on PGlite (which serves no
+COPY), go as ``unnest($1::…[], …)`` arrays.
 
 A call's identity is (agency, incident_id). Its time is part of the stored key (a hypertable's
 unique keys must include its time column), so when a city re-publishes an incident with a
@@ -305,8 +306,12 @@ CRIME_COLUMNS = (
 
 
 async def write_crime_reports(conn, items: Sequence[CrimeReport]) -> int:
+    """Store crime reports keyed on (agency, report_id, occurred_at); a stored report is replaced.
+    A batch none of whose reports is stored yet is COPYed straight in (``_copied_if_all_new``)."""
     rows = [(r.schema_version, r.agency, r.report_id, r.occurred_at, r.period_end, r.offense,
              r.category, r.count, r.arrest, _json(r.areas).decode(), r.lat, r.lon) for r in items]
+    if len(rows) >= CRIME_COPY_MIN and await _copied_if_all_new(conn, rows):
+        return len(rows)
     return await _upsert(conn, "crime_reports", CRIME_COLUMNS, rows,
                          ("agency", "report_id", "occurred_at"))
 
@@ -389,3 +394,34 @@ class _translated:
         if exc is not None and is_unavailable(exc):
             raise SinkUnavailable(f"the database is unavailable: {exc}") from exc
         return False
+
+
+# Crime reports are mostly new when written (a history load's first pass, a feed's new reports),
+# and a new row costs the server a third less COPYed than through the keyed upsert (measured on
+# Chicago's reports: 20 µs against 27-28 µs of server CPU per row, whether the upsert reads arrays
+# or a COPYed staging table). So a batch is first COPYed straight into crime_reports, in a
+# transaction (or savepoint) of its own; if any of its reports is stored already, the COPY fails
+# on the primary key, nothing of it stays, and the keyed upsert decides as before. A batch too
+# small to pay for COPY's round trips, the one-by-one writes of a refused batch (so a refused
+# report gets the upsert's own message) and PGlite (no COPY) take the upsert directly.
+CRIME_COPY_MIN = 100
+_CRIME_NAMES = [c for c, _ in CRIME_COLUMNS]
+
+
+# one round trip: PGlite, or the batch's first report stored already (a reload: its COPY would
+# fail, after the whole batch was sent)
+_NO_COPY = ("select version() like '%Emscripten%' or exists (select 1 from crime_reports "
+            "where agency = $1 and report_id = $2 and occurred_at = $3)")
+
+
+async def _copied_if_all_new(conn, rows: list[tuple]) -> bool:
+    """COPY ``rows`` into crime_reports; False, with nothing stored, if one of them is stored."""
+    async with _translated():
+        try:
+            async with conn.transaction():
+                if await conn.fetchval(_NO_COPY, rows[0][1], rows[0][2], rows[0][3]):
+                    return False
+                await conn.copy_records_to_table("crime_reports", records=rows, columns=_CRIME_NAMES)
+        except asyncpg.UniqueViolationError:
+            return False
+    return True

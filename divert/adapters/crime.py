@@ -36,7 +36,7 @@ import msgspec
 from divert import reference
 from divert.adapters.adapter import _Column, field_reader
 from divert.adapters.mapping import FieldSpec, Spec, TimeSpec, as_field_spec, as_time_specs, is_private
-from divert.adapters.reader import read_csv, resolve_history
+from divert.adapters.reader import CsvChunk, read_csv, read_csv_chunks, resolve_history
 from divert.adapters.times import time_parser, zone
 from divert.adapters.values import (
     BAD_TIME,
@@ -131,6 +131,7 @@ class CrimeAdapter:
         self._times = [(_Column(FieldSpec(column=t.column)), time_parser(t.formats, mapping.timezone))
                        for t in as_time_specs(mapping.occurred_at)]
         self._area_index = None
+        self._chunk_normalizer = None
         if mapping.area_layers:
             from divert.areas import load_area_index
 
@@ -167,6 +168,19 @@ class CrimeAdapter:
         paths = [Path(path)] if path is not None else self.history_files()
         for p in paths:
             yield from read_csv(p)
+
+    def read_chunks(self, path: Path, size: int) -> Iterator[CsvChunk]:
+        """The rows of ``read_raw(path)``, ``size`` at a time, as lists (see :meth:`normalize_chunk`)."""
+        return read_csv_chunks(Path(path), size)
+
+    def normalize_chunk(self, chunk: CsvChunk) -> list[CrimeReport | InvalidRecord]:
+        """:meth:`normalize` of every row of ``chunk`` (the report, or why the row is invalid), read a
+        column at a time: each distinct value once (``divert.adapters.crime_columns``)."""
+        if self._chunk_normalizer is None:
+            from divert.adapters.crime_columns import ChunkNormalizer
+
+            self._chunk_normalizer = ChunkNormalizer(self)
+        return self._chunk_normalizer.normalize(chunk)
 
     def normalize(self, raw: Mapping) -> CrimeReport:
         if not isinstance(raw, Mapping):

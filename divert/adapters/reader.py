@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from divert.exceptions import ConfigError, InputFileError
 
@@ -99,6 +99,30 @@ def _csv_error(exc: BaseException, path: Path, record_line: int, lines_read: int
                           path=path)
 
 
+def _csv_lists(path: Path) -> Iterator[list[str]]:
+    """Every CSV record of ``path`` as the csv module gives it (the header first, blank lines as
+    ``[]``); what goes wrong while reading becomes an InputFileError naming the file and line."""
+    with _open_text(path) as handle:
+        reader = csv.reader(handle)
+        while True:
+            record_line = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error, OSError, *GZIP_ERRORS) as exc:
+                raise _csv_error(exc, path, record_line, reader.line_num) from exc
+            yield row
+
+
+def _uneven(header: list[str], row: list[str]) -> dict[str, str]:
+    """A row shorter or longer than the header, as :func:`read_csv` yields it."""
+    record = dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
+    for i, extra in enumerate(row[len(header):], 1):
+        record[f"_extra_{i}"] = extra
+    return record
+
+
 def read_csv(path: Path) -> Iterator[dict[str, str]]:
     """Every row of ``path`` as a dict keyed by the header's column names.
 
@@ -110,29 +134,58 @@ def read_csv(path: Path) -> Iterator[dict[str, str]]:
     short) raises :class:`InputFileError` naming the file and line, while iterating: the rows
     before the fault have been yielded.
     """
-    path = Path(path)
-    handle = _open_text(path)
-    with handle:
-        reader = csv.reader(handle)
-        header: list[str] | None = None
-        width = 0
-        while True:
-            record_line = reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (UnicodeDecodeError, csv.Error, OSError, *GZIP_ERRORS) as exc:
-                raise _csv_error(exc, path, record_line, reader.line_num) from exc
-            if header is None:
-                header, width = row, len(row)
-            elif len(row) == width:
-                yield dict(zip(header, row, strict=True))
-            elif row:
-                record = dict(zip(header, row + [""] * (width - len(row)), strict=False))
-                for i, extra in enumerate(row[width:], 1):
-                    record[f"_extra_{i}"] = extra
-                yield record
+    lists = _csv_lists(Path(path))
+    header = next(lists, None)
+    if header is None:
+        return
+    width = len(header)
+    for row in lists:
+        if len(row) == width:
+            yield dict(zip(header, row, strict=True))
+        elif row:
+            yield _uneven(header, row)
+
+
+class CsvChunk(NamedTuple):
+    """Consecutive rows of a CSV file as lists of strings, for readers that work column by column.
+
+    ``rows`` are the records :func:`read_csv` yields, in the same order, before they become
+    dicts: a row may be shorter or longer than ``header``; :meth:`record` is its dict.
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def record(self, row: list[str]) -> dict[str, str]:
+        """``row`` exactly as :func:`read_csv` yields it."""
+        if len(row) == len(self.header):
+            return dict(zip(self.header, row, strict=True))
+        return _uneven(self.header, row)
+
+    def column(self, name: str) -> int | None:
+        """The position :meth:`record` takes ``name``'s value from (the last of a repeated name)."""
+        found = [i for i, h in enumerate(self.header) if h == name]
+        return found[-1] if found else None
+
+
+def read_csv_chunks(path: Path, size: int) -> Iterator[CsvChunk]:
+    """The records of :func:`read_csv`, ``size`` at a time, as lists rather than dicts (a dict
+    per row is most of what reading costs). The same records, order and errors: a fault raises
+    :class:`InputFileError` while iterating, after the chunks before it."""
+    lists = _csv_lists(Path(path))
+    header = next(lists, None)
+    if header is None:
+        return
+    keep_blank = not header  # read_csv yields a blank line as a record only under an empty header
+    rows: list[list[str]] = []
+    for row in lists:
+        if row or keep_blank:
+            rows.append(row)
+            if len(rows) >= size:
+                yield CsvChunk(header, rows)
+                rows = []
+    if rows:
+        yield CsvChunk(header, rows)
 
 
 @contextmanager
