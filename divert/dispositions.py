@@ -185,15 +185,33 @@ def auc(y: Sequence[bool], p: Sequence[float]) -> float | None:
     >>> auc([True, False, True, False], [0.9, 0.1, 0.5, 0.5])
     0.875
     """
-    from scipy.stats import rankdata
-
     y_arr, p_arr = np.asarray(y, dtype=bool), np.asarray(p, dtype=float)
     n1 = int(y_arr.sum())
     n0 = len(y_arr) - n1
     if not n1 or not n0:
         return None
-    ranks = rankdata(p_arr)
+    ranks = average_ranks(p_arr)
     return float((ranks[y_arr].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their average rank: ``scipy.stats.rankdata(x)`` (the same exact
+    half-integers), without importing scipy.stats, which costs a second and a half.
+
+    >>> average_ranks(np.array([0.5, 0.1, 0.5, 0.9])).tolist()
+    [2.5, 1.0, 2.5, 4.0]
+    """
+    if np.isnan(x).any():  # rankdata's own answer for missing values
+        from scipy.stats import rankdata
+
+        return rankdata(x)
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])   # where each run of ties starts
+    counts = np.diff(first, append=len(x))
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return ranks
 
 
 def brier(y: Sequence[bool], p: Sequence[float]) -> float | None:

@@ -137,6 +137,7 @@ def null_distribution(fn: Estimator, panel: DailyPanel, *, starts: int = 12, min
         if wide.loc[pre, area].mean() < min_level:  # too few calls to say anything relative
             continue
         pseudo = _as_treated(panel, area)
+        pseudo.treated_total()  # built once here; each window below gets its cut (carry_views)
         for s in donor_starts:
             _draw(fn, _window(pseudo, s, panel.post_days), area, s, draws)
     before = panel.before(panel.start)

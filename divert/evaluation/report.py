@@ -19,17 +19,25 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from divert.evaluation.compare import Comparison
+from divert.evaluation.estimate import Estimate
+from divert.evaluation.placebo import PlaceboResult
 
-from divert.evaluation.compare import Comparison  # noqa: E402
-from divert.evaluation.estimate import Estimate  # noqa: E402
-from divert.evaluation.placebo import PlaceboResult  # noqa: E402
+
+@cache
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display), imported when a chart is first drawn:
+    most importers of this module (labels, escaping) draw none, and pyplot takes most of a second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 @dataclass(frozen=True)
@@ -200,7 +208,8 @@ def _svg(fig) -> str:
     buf = io.StringIO()
     # text drawn as glyph outlines: the chart's words (a program's name, its areas) never appear
     # as text in the page, and the comments matplotlib writes beside them are dropped
-    with matplotlib.rc_context({"svg.fonttype": "path"}):
+    plt = pyplot()
+    with plt.rc_context({"svg.fonttype": "path"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
@@ -233,9 +242,15 @@ def with_gaps(series: pd.Series, max_gap_days: int = 40) -> pd.Series:
     return pd.concat([s, holes]).sort_index()
 
 
+def _month_year():
+    from matplotlib.dates import DateFormatter
+
+    return DateFormatter("%b %Y")
+
+
 def _series_chart(r: EvaluationResult) -> str:
     e, start = r.estimate, r.program.start
-    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(10, 4.2), dpi=100)
     ax.plot(e.observed.index, e.observed.to_numpy(), "o", ms=3, color="#1f5fa8", alpha=0.75,
             label="program areas: observed per day")
     cf = with_gaps(e.counterfactual)
@@ -253,7 +268,7 @@ def _series_chart(r: EvaluationResult) -> str:
     ax.set_ylabel(r.unit)
     ax.set_title(_plain(f"{r.outcome_text.capitalize()} — {', '.join(area_name(a) for a in r.program.areas)}"),
                  fontsize=11)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.xaxis.set_major_formatter(_month_year())
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     return _svg(fig)
@@ -261,7 +276,7 @@ def _series_chart(r: EvaluationResult) -> str:
 
 def _placebo_chart(r: EvaluationResult) -> str:
     p, e = r.placebo, r.estimate
-    fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(10, 3.2), dpi=100)
     for date, est in p.runs:
         color = "#c92a2a" if est.significant else "#868e96"
         ax.errorbar([date], [est.effect], yerr=[[max(est.effect - est.ci_low, 0)], [max(est.ci_high - est.effect, 0)]],
@@ -273,7 +288,7 @@ def _placebo_chart(r: EvaluationResult) -> str:
     ax.set_ylabel(f"estimated effect ({r.unit})")
     ax.set_title("Placebo starts (grey: no effect found, red: a false 'effect') and the real start (blue)",
                  fontsize=10)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.xaxis.set_major_formatter(_month_year())
     ax.grid(alpha=0.3)
     return _svg(fig)
 
@@ -283,7 +298,7 @@ def _null_chart(r: EvaluationResult) -> str:
     e, null = r.estimate, r.estimate.null
     scale = float(e.details.get("pre-period noise per day (relative)", 1.0))
     rel = null.studentized * scale * 100   # as large as they would be in the program's areas
-    fig, ax = plt.subplots(figsize=(10, 2.8), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(10, 2.8), dpi=100)
     ax.hist(rel, bins=min(30, max(8, len(rel) // 3)), color="#adb5bd", edgecolor="white")
     lo, hi = null.bounds()
     for b in (lo, hi):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import nnls
 
 from divert.evaluation.estimate import Estimate
 from divert.evaluation.panel import DailyPanel, EvaluationError
@@ -39,6 +38,8 @@ def simplex_weights(target: np.ndarray, donors: np.ndarray, *, penalty: float = 
     >>> w.round(3).tolist()
     [1.0, 0.0]
     """
+    from scipy.optimize import nnls  # scipy.optimize takes most of a second to import: only when fitting
+
     a = np.vstack([donors, penalty * np.ones((1, donors.shape[1]))])
     b = np.concatenate([target, [penalty]])
     w, _ = nnls(a, b, maxiter=50 * donors.shape[1] + 100)
@@ -67,14 +68,16 @@ def synthetic_control(panel: DailyPanel, *, alpha: float = 0.05, min_other: floa
     days = pd.DatetimeIndex(wide.index)
     post = np.asarray(days >= panel.start)
     y = panel.treated_total().reindex(days).to_numpy(dtype=float)
-    pool = wide[panel.control_areas]
+    pool = panel.columns(panel.control_areas)
     if panel.other_donors is not None and len(panel.other_donors.columns):
         pool = pool.join(panel.other_donors.reindex(days).fillna(0.0))
     level = pool.loc[~post].mean()
-    donors = [a for a in pool.columns if level[a] >= (min_other if ":" in str(a) else 1e-9)]
-    if not donors:
+    keep = [i for i, (a, v) in enumerate(zip(pool.columns, level.to_numpy(), strict=True))
+            if v >= (min_other if ":" in str(a) else 1e-9)]
+    if not keep:
         raise EvaluationError("no untreated area has calls before the start")
-    x = pool[donors].to_numpy(dtype=float)
+    donors = [pool.columns[i] for i in keep]
+    x = pool.iloc[:, keep].to_numpy(dtype=float)   # by position: this runs for every placebo fit
     y_level, x_level = y[~post].mean(), x[~post].mean(axis=0)
     if y_level <= 0:
         raise EvaluationError("the program's areas have no calls before the start")

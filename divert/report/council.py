@@ -12,16 +12,11 @@ import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from divert.costs.table import STAGE_TEXT, money  # noqa: E402
-from divert.evaluation.report import _CSS, _svg, display_name, esc, fetches_anything  # noqa: E402
-from divert.labels import area_name, route_name  # noqa: E402
-from divert.report.data import CouncilData  # noqa: E402
-from divert.report.map import area_shapes, svg_map  # noqa: E402
+from divert.costs.table import STAGE_TEXT, money
+from divert.evaluation.report import _CSS, _svg, display_name, esc, fetches_anything, pyplot
+from divert.labels import area_name, route_name
+from divert.report.data import CouncilData
+from divert.report.map import area_shapes, svg_map
 
 ROUTE_COLOURS = {"crisis": "#d9480f", "navigator": "#2b8a3e", "co_response": "#ae3ec9", "police": "#1f5fa8",
                  "officer_initiated": "#495057", "ems_fire": "#e8590c", "admin": "#adb5bd"}
@@ -31,7 +26,7 @@ def _demand_chart(d: CouncilData) -> str:
     pivot = d.demand.pivot_table(index="route", columns="source", values="calls", aggfunc="sum", fill_value=0)
     pivot = pivot.loc[pivot.sum(axis=1).sort_values().index]
     pivot.index = [route_name(r) for r in pivot.index]
-    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(10, 3.6), dpi=100)
     left = None
     palette = ["#1f5fa8", "#74c0fc", "#495057", "#f08c00", "#adb5bd"]
     for i, source in enumerate(pivot.columns):
@@ -49,7 +44,7 @@ def _cost_chart(d: CouncilData) -> str:
     stages = ["all", "eligible_initial", "eligible"]
     labels = ["all calls", "eligible\n(initial type)", "eligible\n(after disqualifiers)"]
     lines = [c.stage_line(s) for s in stages]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), dpi=100)
+    fig, axes = pyplot().subplots(1, 2, figsize=(10, 3.4), dpi=100)
     for ax, what, unit in ((axes[0], "hours", "police unit-hours"), (axes[1], "cost", "police cost, $")):
         vals = [getattr(x, what) for x in lines]
         ax.bar(labels, [v.central for v in vals], color=["#1f5fa8", "#74c0fc", "#2b8a3e"],

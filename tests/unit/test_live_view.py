@@ -103,5 +103,6 @@ def test_the_demo_waits_until_the_store_hop_has_handled_what_the_ingest_hop_sent
         assert not _caught_up(url, 11)  # a row the worker has not taken in
     finally:
         server.shutdown()
+        server.server_close()  # else the port still takes connections, and a reader waits its timeout
         thread.join()
     assert not _caught_up(url, 0)  # no worker answering: not caught up
