@@ -2,7 +2,7 @@
 
 Faust pays about a dozen event-loop callbacks per message before an agent sees it
 (ARCHITECTURE.md); on the hops every record takes, that cost dominates. This service polls
-with aiokafka's ``getmany`` (one call per batch, not per record), hands the whole batch to a
+with aiokafka's ``getmany`` (a call per partition's fetch, not per record), hands the whole batch to a
 handler, and commits the batch's offsets only after the handler has finished — so every
 output of a batch is written before its input is acknowledged (at-least-once; every write
 downstream is keyed, so a batch handled twice changes nothing).

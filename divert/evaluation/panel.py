@@ -259,22 +259,19 @@ class DailyPanel:
             raise EvaluationError("no untreated areas in this layer to compare with")
 
 
-def _unstable_areas(data: pd.DataFrame, treated: frozenset[str], share: float = 0.1) -> tuple[frozenset[str], tuple[str, ...]]:
-    """Areas silent on the first or last ``share`` of the observed days (created or dissolved).
-
-    >>> d = pd.DataFrame({"day": list(pd.date_range("2024-01-01", periods=20)) * 2,
-    ...                   "area": ["A"] * 20 + ["NEW"] * 20, "value": [5.0] * 20 + [0.0] * 10 + [3.0] * 10})
-    >>> _unstable_areas(d, frozenset({"A"}))[0]
-    frozenset({'NEW'})
-    """
-    return _unstable_in(_pivot(data), treated, share)
-
-
 def _pivot(data: pd.DataFrame) -> pd.DataFrame:
     return data.pivot(index="day", columns="area", values="value").sort_index()
 
 
 def _unstable_in(wide: pd.DataFrame, treated: frozenset[str], share: float = 0.1) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Areas silent on the first or last ``share`` of the observed days (created or dissolved),
+    in the panel's wide view (``_pivot``).
+
+    >>> d = pd.DataFrame({"day": list(pd.date_range("2024-01-01", periods=20)) * 2,
+    ...                   "area": ["A"] * 20 + ["NEW"] * 20, "value": [5.0] * 20 + [0.0] * 10 + [3.0] * 10})
+    >>> _unstable_in(_pivot(d), frozenset({"A"}))[0]
+    frozenset({'NEW'})
+    """
     wide = wide.fillna(0)
     n = max(int(len(wide) * share), 1)
     out, notes = set(), []
