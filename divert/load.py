@@ -30,6 +30,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 import msgspec
@@ -53,6 +54,7 @@ class LoadBatch:
     calls: list[ClassifiedCall] = field(default_factory=list)
     activities: list[OfficerActivity] = field(default_factory=list)
     crime_reports: list[CrimeReport] = field(default_factory=list)
+    crime_rows: list[tuple] = field(default_factory=list)  # reports as stored rows (crime_batches(as_rows=True))
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
@@ -129,25 +131,34 @@ def cad_batches(adapter, classifier, paths: Sequence[Path], *, start: datetime |
 
 
 def crime_batches(adapter, paths: Sequence[Path], *, start: datetime | None = None,
-                  end: datetime | None = None, size: int = DEFAULT_BATCH) -> Iterator[LoadBatch]:
+                  end: datetime | None = None, size: int = DEFAULT_BATCH, as_rows: bool = False) -> Iterator[LoadBatch]:
     """Crime reports and dead letters of a city's crime files, a batch at a time (a row that
     cannot be read is dead-lettered whatever the window: its time may be what is unreadable).
     Each batch's rows are normalized a column at a time (``CrimeAdapter.normalize_chunk``): the
-    reports and dead letters that ``CrimeAdapter.normalize`` gives row by row, for less."""
+    reports and dead letters that ``CrimeAdapter.normalize`` gives row by row, for less.
+    ``as_rows``: each report as the row the database stores, in ``LoadBatch.crime_rows``, with no
+    report built (``CrimeAdapter.normalize_chunk_rows``; what a history load writes)."""
     for path in paths:
         source = source_name(path)
         for chunk in adapter.read_chunks(path, size):
             out = LoadBatch(source, rows=len(chunk.rows))
-            for row, report in zip(chunk.rows, adapter.normalize_chunk(chunk), strict=True):
-                if isinstance(report, InvalidRecord):
-                    out.dead_letters.append(dead_letter(json.dumps(chunk.record(row)), source_topic=source,
-                                                        error=report, agency=adapter.agency, rule=adapter.privacy))
-                    continue
-                if (start and report.occurred_at < start) or (end and report.occurred_at >= end):
-                    continue
-                out.crime_reports.append(report)
-            # last_per_key, without a call per report
-            out.crime_reports = list({(r.agency, r.report_id, r.occurred_at): r for r in out.crime_reports}.values())
+            results = adapter.normalize_chunk_rows(chunk) if as_rows else adapter.normalize_chunk(chunk)
+            kept = [r for r in results if not isinstance(r, InvalidRecord)]
+            if len(kept) < len(results):
+                out.dead_letters = [dead_letter(json.dumps(chunk.record(row)), source_topic=source, error=r,
+                                                agency=adapter.agency, rule=adapter.privacy)
+                                    for row, r in zip(chunk.rows, results, strict=True) if isinstance(r, InvalidRecord)]
+            key = itemgetter(1, 2, 3) if as_rows else attrgetter("agency", "report_id", "occurred_at")
+            rid = itemgetter(2) if as_rows else attrgetter("report_id")
+            if start or end:
+                at = itemgetter(3) if as_rows else attrgetter("occurred_at")
+                kept = [r for r in kept if not ((start and at(r) < start) or (end and at(r) >= end))]
+            if len(set(map(rid, kept))) < len(kept):  # a report id repeated: last_per_key, without a call per report
+                kept = list(dict(zip(map(key, kept), kept, strict=True)).values())
+            if as_rows:
+                out.crime_rows = kept
+            else:
+                out.crime_reports = kept
             yield out
 
 

@@ -308,8 +308,14 @@ CRIME_COLUMNS = (
 async def write_crime_reports(conn, items: Sequence[CrimeReport]) -> int:
     """Store crime reports keyed on (agency, report_id, occurred_at); a stored report is replaced.
     A batch none of whose reports is stored yet is COPYed straight in (``_copied_if_all_new``)."""
-    rows = [(r.schema_version, r.agency, r.report_id, r.occurred_at, r.period_end, r.offense,
-             r.category, r.count, r.arrest, _json(r.areas).decode(), r.lat, r.lon) for r in items]
+    from divert.adapters.crime_columns import row_of
+
+    return await write_crime_rows(conn, [row_of(r) for r in items])
+
+
+async def write_crime_rows(conn, rows: list[tuple]) -> int:
+    """:func:`write_crime_reports` of reports given as the rows the database stores (CRIME_COLUMNS:
+    ``divert.adapters.crime_columns.row_of``), as a history load's chunk path builds them."""
     if len(rows) >= CRIME_COPY_MIN and await _copied_if_all_new(conn, rows):
         return len(rows)
     return await _upsert(conn, "crime_reports", CRIME_COLUMNS, rows,

@@ -176,11 +176,19 @@ class CrimeAdapter:
     def normalize_chunk(self, chunk: CsvChunk) -> list[CrimeReport | InvalidRecord]:
         """:meth:`normalize` of every row of ``chunk`` (the report, or why the row is invalid), read a
         column at a time: each distinct value once (``divert.adapters.crime_columns``)."""
+        return self._chunks().normalize(chunk)
+
+    def normalize_chunk_rows(self, chunk: CsvChunk) -> list[tuple | InvalidRecord]:
+        """:meth:`normalize_chunk` with each report as the row the database stores
+        (``crime_columns.row_of``), built with no report in between."""
+        return self._chunks().rows(chunk)
+
+    def _chunks(self):
         if self._chunk_normalizer is None:
             from divert.adapters.crime_columns import ChunkNormalizer
 
             self._chunk_normalizer = ChunkNormalizer(self)
-        return self._chunk_normalizer.normalize(chunk)
+        return self._chunk_normalizer
 
     def normalize(self, raw: Mapping) -> CrimeReport:
         if not isinstance(raw, Mapping):

@@ -13,23 +13,37 @@ when it is shorter or longer than the header: its dead letter then has exactly t
 and detail the row path gives. Every other row gets the report that path gives, field for field
 (``tests/unit/adapters/test_crime_columns.py`` compares them on real rows and on broken ones).
 Results are kept for one chunk only, so nothing grows with the values a file holds.
+
+A history load takes each report as the row the database stores (:meth:`ChunkNormalizer.rows`,
+:func:`row_of`), zipped from the columns with no CrimeReport built: building one per row and
+taking it apart again for COPY was a fifth of the normalizing. What the report's construction
+checks — a UTC time, coordinates at 3 decimals — holds by construction here (the time parsers
+return UTC, coordinates come from ``coordinate`` or its exact column-wise twin), and
+``tests/unit/adapters/test_crime_rows.py`` builds the report of every row to prove it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from itertools import repeat
 from operator import itemgetter
 from typing import TYPE_CHECKING
+
+import msgspec
+import numpy as np
 
 from divert.adapters.crime import _FALSE, _TRUE, MAX_COUNT, CrimeAdapter, _next_period
 from divert.adapters.values import MAX_RAW_TEXT, MAX_TEXT, coordinate, integer
 from divert.exceptions import InvalidRecord
-from schemas.records import CrimeReport
+from schemas.records import SCHEMA_VERSION, CrimeReport
 
 if TYPE_CHECKING:
     from divert.adapters.adapter import _Column
     from divert.adapters.reader import CsvChunk
 
+_json = msgspec.json.Encoder().encode
+_areas_of = msgspec.json.Decoder(dict[str, str]).decode
 _FAILED = object()  # the value cannot be read: its row takes the row path, which says why
 _ABSENT = object()  # a time column without text: the next time column is read
 
@@ -39,18 +53,60 @@ class _Unreadable(Exception):
     that row is normalized again by the row path)."""
 
 
-def _each_distinct(values: list[str], read: Callable[[str], object]) -> tuple[list, bool]:
-    """``read`` of every value, called once per distinct value; _FAILED where the row path would
-    raise. Also: whether any value failed."""
-    results: dict[str, object] = {}
-    failed = False
-    for value in dict.fromkeys(values):
-        try:
-            results[value] = read(value)
-        except (InvalidRecord, _Unreadable):
-            results[value] = _FAILED
-            failed = True
-    return list(map(results.__getitem__, values)), failed
+def _read_distinct(values: list[str], text_of: Callable[[str], str | None], read: Callable[[str | None], object],
+                   read_all: Callable[[list], list] | None) -> tuple[list, bool]:
+    """``read(text_of(value))`` of each of ``values``, _FAILED where the row path would raise;
+    ``read_all`` reads the texts at once when given. Also: whether any value failed."""
+    texts = _plain_texts(values) if text_of.plain else None
+    if texts is None:
+        texts = []
+        for value in values:
+            try:
+                texts.append(text_of(value))
+            except InvalidRecord:
+                texts.append(_FAILED)
+    if read is _same:
+        out = texts
+    elif read_all is not None and _FAILED not in texts:
+        out = read_all(texts)
+    else:
+        out = []
+        for text in texts:
+            if text is _FAILED:
+                out.append(_FAILED)
+                continue
+            try:
+                out.append(read(text))
+            except (InvalidRecord, _Unreadable):
+                out.append(_FAILED)
+    return out, _FAILED in out
+
+
+def _plain_texts(values: list[str]) -> list[str | None] | None:
+    """What ``raw_text`` reads from each of ``values``, when all are printable and at most
+    MAX_RAW_TEXT characters long (then it only strips them); else None."""
+    if "".join(values).isprintable() and max(map(len, values), default=0) <= MAX_RAW_TEXT:
+        return [value.strip() or None for value in values]
+    return None
+
+
+def row_of(report: CrimeReport) -> tuple:
+    """A report as the row the database stores: its fields in the schema's order, the areas as
+    JSON text. The chunk path builds these rows straight from its columns: every value in them
+    is one the report's own checks accept (a UTC time, coordinates at 3 decimals), as
+    ``tests/unit/adapters/test_crime_rows.py`` checks."""
+    return (report.schema_version, report.agency, report.report_id, report.occurred_at, report.period_end,
+            report.offense, report.category, report.count, report.arrest, _json(report.areas).decode(),
+            report.lat, report.lon)
+
+
+def report_of(row: tuple) -> CrimeReport:
+    """The report a row (:func:`row_of`) stores."""
+    (schema_version, agency, report_id, occurred_at, period_end, offense, category, count, arrest, areas,
+     lat, lon) = row
+    return CrimeReport(schema_version=schema_version, agency=agency, report_id=report_id, occurred_at=occurred_at,
+                       period_end=period_end, offense=offense, category=category, count=count, arrest=arrest,
+                       areas=_areas_of(areas), lat=lat, lon=lon)
 
 
 class ChunkNormalizer:
@@ -61,6 +117,11 @@ class ChunkNormalizer:
 
     def normalize(self, chunk: CsvChunk) -> list[CrimeReport | InvalidRecord]:
         """One result per row of ``chunk``, in order: the report, or why the row is invalid."""
+        return [r if isinstance(r, InvalidRecord) else report_of(r) for r in self.rows(chunk)]
+
+    def rows(self, chunk: CsvChunk) -> list[tuple | InvalidRecord]:
+        """One result per row of ``chunk``, in order: the report as a row (:func:`row_of`), or why
+        the row is invalid."""
         a = self.adapter
         header, rows = chunk
         n = len(rows)
@@ -73,8 +134,14 @@ class ChunkNormalizer:
             blank = [""] * width
             rows = [blank if i in redo else row for i, row in enumerate(rows)]
 
-        def column(reader: _Column | None, read: Callable[[str | None], object]) -> list:
-            """``read`` of the reader's text for every row (its column's value read once)."""
+        taken: dict[int, list[str]] = {}  # a column's values, and its distinct ones, for every
+        distinct_of: dict[int, list[str]] = {}  # reader of it (Chicago's beat and sector read Beat)
+
+        def column(reader: _Column | None, read: Callable[[str | None], object],
+                   read_all: Callable[[list], list] | None = None, once: bool | None = None) -> list:
+            """``read`` of the reader's text for every row; ``read_all``: the same for a list of texts
+            at once. ``once``: each distinct value read once (by default, unless read at once: the
+            columns read at once are those whose values are mostly distinct)."""
             if reader is None:
                 return [read(None)] * n
             name = next((c for c in reader.columns if c in header), None)
@@ -84,9 +151,16 @@ class ChunkNormalizer:
                 except (InvalidRecord, _Unreadable):
                     redo.update(range(n))
                     return [_FAILED] * n
-            values = list(map(itemgetter(chunk.column(name)), rows))
-            text_of = _text_reader(reader, name)
-            out, failed = _each_distinct(values, text_of if read is _same else lambda v: read(text_of(v)))
+            at = chunk.column(name)
+            if (values := taken.get(at)) is None:
+                values = taken[at] = list(map(itemgetter(at), rows))
+            if not (read_all is None if once is None else once):
+                distinct = values
+            elif (distinct := distinct_of.get(at)) is None:
+                distinct = distinct_of[at] = list(dict.fromkeys(values))
+            out, failed = _read_distinct(distinct, _text_reader(reader, name), read, read_all)
+            if len(distinct) < n:
+                out = list(map(dict(zip(distinct, out, strict=True)).__getitem__, values))
             if failed:
                 redo.update(i for i, v in enumerate(out) if v is _FAILED)
             return out
@@ -97,49 +171,50 @@ class ChunkNormalizer:
         times = self._times(column, redo)
         counts = column(a._count, _count) if a._count is not None else [1] * n
         arrests = column(a._arrest, _arrest) if a._arrest is not None else [None] * n
-        lats = column(a._lat, lambda t: coordinate(t, -90.0, 90.0)) if a._lat else [None] * n
-        lons = column(a._lon, lambda t: coordinate(t, -180.0, 180.0)) if a._lon else [None] * n
-        layers = [layer for layer, _ in a._areas]
-        per_layer = [column(reader, _same) for _, reader in a._areas]
-        areas_of: dict[tuple, dict[str, str]] = {}
-        index = a._area_index
-        period, tz = a.mapping.period, a.mapping.timezone
-        agency = a.agency
-        ends: dict = {}
-
-        results: list[CrimeReport | InvalidRecord] = []
-        for i, (rid, offense, category, at, count, arrest, lat, lon, placed) in enumerate(zip(
-                rids, offenses, categories, times, counts, arrests, lats, lons,
-                zip(*per_layer, strict=True) if per_layer else [()] * n, strict=True)):
-            if i in redo:
-                results.append(self._row_path(chunk, i))
-                continue
-            if lat is None or lon is None:
-                lat = lon = None
-            if (areas := areas_of.get(placed)) is None:
-                areas = areas_of[placed] = {k: v for k, v in zip(layers, placed, strict=True) if v is not None}
-            areas = dict(areas)  # each report its own
-            if index is not None and lat is not None:
-                areas = index.merge(areas, lat, lon)
-            period_end = None
-            if period != "none":
-                if (period_end := ends.get(at)) is None:
-                    period_end = ends[at] = _next_period(at, period, tz)
-            results.append(CrimeReport(
-                agency=agency, report_id=rid, occurred_at=at, period_end=period_end, offense=offense,
-                category=category or offense, count=count, arrest=arrest, areas=areas, lat=lat, lon=lon))
+        lats = column(a._lat, _LATITUDE.one, _LATITUDE.all) if a._lat else [None] * n
+        lons = column(a._lon, _LONGITUDE.one, _LONGITUDE.all) if a._lon else [None] * n
+        areas = self._areas(column, lats, lons, n)
+        if a.mapping.period == "none":
+            ends = [None] * n
+        else:
+            period, tz = a.mapping.period, a.mapping.timezone
+            end_of = {at: _next_period(at, period, tz) for at in dict.fromkeys(times) if at is not _FAILED}
+            ends = [end_of.get(at) for at in times]
+        lats, lons = ([lat if lon is not None else None for lat, lon in zip(lats, lons, strict=True)],
+                      [lon if lat is not None else None for lat, lon in zip(lats, lons, strict=True)])
+        categories = [category or offense for category, offense in zip(categories, offenses, strict=True)]
+        results: list = list(zip(repeat(SCHEMA_VERSION, n), repeat(a.agency, n), rids, times, ends, offenses,
+                                 categories, counts, arrests, areas, lats, lons, strict=True))
+        for i in redo:
+            results[i] = self._row_path(chunk, i)
         return results
 
-    def _row_path(self, chunk: CsvChunk, i: int) -> CrimeReport | InvalidRecord:
+    def _areas(self, column, lats: list, lons: list, n: int) -> list:
+        """Each row's areas as JSON text: the agency's codes by layer (each distinct combination
+        encoded once), with the point's polygons merged in where the city places points."""
+        a = self.adapter
+        layers = [layer for layer, _ in a._areas]
+        placed = list(zip(*[column(reader, _same) for _, reader in a._areas], strict=True)) if layers else [()] * n
+        codes = {p: {k: v for k, v in zip(layers, p, strict=True) if v is not None}
+                 for p in dict.fromkeys(placed) if _FAILED not in p}
+        index = a._area_index
+        if index is None:
+            text = {p: _json(areas).decode() for p, areas in codes.items()}
+            return [text.get(p) for p in placed]
+        return [_json(index.merge(codes[p], lat, lon) if lat is not None and lon is not None else codes[p]).decode()
+                if p in codes and lat is not _FAILED and lon is not _FAILED else None
+                for p, lat, lon in zip(placed, lats, lons, strict=True)]
+
+    def _row_path(self, chunk: CsvChunk, i: int) -> tuple | InvalidRecord:
         try:
-            return self.adapter.normalize(chunk.record(chunk.rows[i]))
+            return row_of(self.adapter.normalize(chunk.record(chunk.rows[i])))
         except InvalidRecord as err:
             return err
 
     def _report_ids(self, column, redo: set[int]) -> list:
         a = self.adapter
         if a._id is not None:
-            return column(a._id, _required_text)
+            return column(a._id, _required_text, _all_required_text)
         parts = [column(reader, _required) for reader in a._id_from]
         rids = []
         for i, values in enumerate(zip(*parts, strict=True)):
@@ -170,9 +245,21 @@ class ChunkNormalizer:
                     return parse(text)
                 except (ValueError, OverflowError, OSError) as exc:
                     raise _Unreadable from exc
-            return read
 
-        per_column = [column(reader, read_with(parse)) for reader, parse in self.adapter._times]
+            def read_all(texts):  # ``read`` of each, with no call around each parse
+                out = []
+                for text in texts:
+                    if text is None:
+                        out.append(_FAILED if only else _ABSENT)
+                        continue
+                    try:
+                        out.append(parse(text))
+                    except (ValueError, OverflowError, OSError):
+                        out.append(_FAILED)
+                return out
+            return read, read_all
+
+        per_column = [column(reader, *read_with(parse), once=True) for reader, parse in self.adapter._times]
         if only:
             return per_column[0]
         times = []
@@ -187,11 +274,13 @@ class ChunkNormalizer:
 def _text_reader(reader: _Column, name: str) -> Callable[[str], str | None]:
     """What ``reader.get`` reads from a row whose column ``name`` holds a value. A printable value
     of at most MAX_RAW_TEXT characters, read with no reshaping, is only stripped (``raw_text``'s
-    own path for it), with no row built around it: IDs and coordinates are mostly distinct."""
+    own path for it), with no row built around it: IDs and coordinates are mostly distinct.
+    ``plain``: whether that holds (:func:`_plain_texts` then reads a whole column at once)."""
     def whole(value: str) -> str | None:
         return reader.get({name: value}, None)
 
     if reader.strip is not None or reader.regex is not None or reader.template is not None:
+        whole.plain = False
         return whole  # reshaped: the reader remembers its few distinct values itself
 
     def plain(value: str) -> str | None:
@@ -199,6 +288,7 @@ def _text_reader(reader: _Column, name: str) -> Callable[[str], str | None]:
             return value.strip() or None
         return whole(value)
 
+    plain.plain = True
     return plain
 
 
@@ -218,6 +308,12 @@ def _required_text(text: str | None) -> str:
     return text
 
 
+def _all_required_text(texts: list[str | None]) -> list:
+    if None not in texts and max(map(len, texts), default=0) <= MAX_TEXT:
+        return texts
+    return [text if text is not None and len(text) <= MAX_TEXT else _FAILED for text in texts]
+
+
 def _count(text: str | None) -> int:
     if text is None:
         raise _Unreadable
@@ -235,3 +331,41 @@ def _arrest(text: str | None) -> bool | None:
         return None
     low = text.lower()
     return True if low in _TRUE else False if low in _FALSE else None
+
+
+class _Coordinates:
+    """``values.coordinate`` of a column's texts, rounded to 3 decimals by numpy at once.
+
+    Python's ``round(x, 3)`` is the double nearest the decimal that x rounds to. Where x·1000 is
+    not within 0.0001 of a half, that decimal is k/1000 with k the integer nearest x·1000 (the
+    product's own rounding error is below 1e-10 for any coordinate), and k / 1000 in floating point
+    is the double nearest to it: the same value. The rest — near a half, out of range, not a
+    number, 0 — are read by ``coordinate`` itself (``tests/unit/adapters/test_crime_coordinates.py``).
+    """
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def one(self, text: str | None) -> float | None:
+        return coordinate(text, self.low, self.high)
+
+    def all(self, texts: list[str | None]) -> list[float | None]:
+        nan = math.nan
+        try:
+            values = np.array([nan if t is None else float(t) for t in texts], dtype=np.float64)
+        except ValueError:
+            return [coordinate(t, self.low, self.high) for t in texts]
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN and huge values: read by coordinate
+            thousandths = values * 1000.0
+            nearest = np.rint(thousandths)
+            rounded = nearest / 1000.0
+            exact = ((values >= self.low) & (values <= self.high) & (np.abs(thousandths - nearest) < 0.4999)
+                     & (rounded != 0.0))
+        out = rounded.tolist()
+        for i in np.flatnonzero(~exact).tolist():
+            out[i] = coordinate(texts[i], self.low, self.high)
+        return out
+
+
+_LATITUDE = _Coordinates(-90.0, 90.0)
+_LONGITUDE = _Coordinates(-180.0, 180.0)

@@ -76,6 +76,8 @@ _DIRECTIVES = {
     "p": r"(?P<p>am|pm)",
 }
 _DIRECTIVE = re.compile(r"%(.)")
+# what every directive but %Y matches (one or two digits, or a space and one): int() of each, looked up
+_SMALL = {text: int(text) for n in range(100) for text in {str(n), f"{n:02d}", f" {n}"}}
 
 
 def _literal(text: str) -> str:
@@ -94,11 +96,20 @@ def wall_clock_parser(fmt: str) -> Callable[[str], datetime]:
     ...
     ValueError: time data '13/2/2019 12:05:00 AM' does not match format '%m/%d/%Y %I:%M:%S %p'
     """
+    fields = _wall_clock_fields(fmt)
+    if fields is None:
+        return lambda text: datetime.strptime(text, fmt)
+    return lambda text: datetime(*fields(text))
+
+
+def _wall_clock_fields(fmt: str) -> Callable[[str], tuple[int, int, int, int, int, int]] | None:
+    """(year, month, day, hour, minute, second) of a text in ``fmt`` by one regex (ValueError where
+    it does not match), or None where ``fmt`` needs strptime (see :func:`wall_clock_parser`)."""
     names = _DIRECTIVE.findall(fmt)
     if not names or any(n not in _DIRECTIVES for n in names) or len(set(names)) < len(names) \
             or ("p" in names) != ("I" in names) or "H" in names and "I" in names \
             or "Y" in names and "y" in names:
-        return lambda text: datetime.strptime(text, fmt)
+        return None
     pieces, at = [], 0
     for m in _DIRECTIVE.finditer(fmt):
         pieces += [_literal(fmt[at:m.start()]), _DIRECTIVES[m.group(1)]]
@@ -106,23 +117,33 @@ def wall_clock_parser(fmt: str) -> Callable[[str], datetime]:
     pieces.append(_literal(fmt[at:]))
     match = re.compile("".join(pieces), re.IGNORECASE).fullmatch
 
-    def parse(text: str) -> datetime:
+    at = {name: i for i, name in enumerate(names)}  # the regex's groups, in the format's order
+    year4, year2, month, day, hour24, hour12, minute, second, ampm = (at.get(n) for n in "YymdHIMSp")
+
+    def read(g: tuple[str, ...], number: Callable[[str], int]) -> tuple[int, int, int, int, int, int]:
+        if hour12 is not None:
+            hour = number(g[hour12]) % 12 + (12 if g[ampm].lower() == "pm" else 0)
+        else:
+            hour = number(g[hour24]) if hour24 is not None else 0
+        if year2 is not None:  # strptime's POSIX rule: 69-99 are 1969-1999, 00-68 are 2000-2068
+            year = number(g[year2]) + (1900 if number(g[year2]) >= 69 else 2000)
+        else:
+            year = int(g[year4]) if year4 is not None else 1900
+        return (year, number(g[month]) if month is not None else 1, number(g[day]) if day is not None else 1,
+                hour, number(g[minute]) if minute is not None else 0,
+                number(g[second]) if second is not None else 0)
+
+    def fields(text: str) -> tuple[int, int, int, int, int, int]:
         found = match(text)
         if found is None:
             raise ValueError(f"time data {text!r} does not match format {fmt!r}")
-        g = found.groupdict()
-        if "I" in g:
-            hour = int(g["I"]) % 12 + (12 if g["p"].lower() == "pm" else 0)
-        else:
-            hour = int(g.get("H") or 0)
-        if "y" in g:  # strptime's POSIX rule: 69-99 are 1969-1999, 00-68 are 2000-2068
-            year = int(g["y"]) + (1900 if int(g["y"]) >= 69 else 2000)
-        else:
-            year = int(g.get("Y") or 1900)
-        return datetime(year, int(g.get("m") or 1), int(g.get("d") or 1), hour,
-                        int(g.get("M") or 0), int(g.get("S") or 0))
+        g = found.groups()
+        try:
+            return read(g, _SMALL.__getitem__)
+        except KeyError:  # digits of another script: \d matches them, as strptime's does, and int() reads them
+            return read(g, int)
 
-    return parse
+    return fields
 
 
 def _localize(dt: datetime, tz: ZoneInfo) -> datetime:
@@ -133,6 +154,51 @@ def _localize(dt: datetime, tz: ZoneInfo) -> datetime:
 
 def _localized(wall_clock: Callable[[str], datetime], tz: ZoneInfo) -> TimeParser:
     return lambda text: _localize(wall_clock(text), tz)
+
+
+class _HourOffsets:
+    """The zone's UTC offset (fold=0) of a local hour, remembered: attaching a ZoneInfo and
+    converting took most of a wall-clock time's parsing, and rows share hours far more than times.
+    An hour holding a transition — its first and last microsecond apart in offset — is never
+    remembered (no zone changes its offset twice within an hour)."""
+
+    _MAX = 65_536  # hours remembered, at most (about 7 years): then forgotten and learned again
+
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self.known: dict[tuple[int, int, int, int], timedelta | None] = {}
+
+    def of(self, year: int, month: int, day: int, hour: int, minute: int, second: int) -> timedelta:
+        key = (year, month, day, hour)
+        offset = self.known.get(key, _UNSEEN)
+        if offset is _UNSEEN:
+            first = datetime(year, month, day, hour, tzinfo=self.tz).utcoffset()
+            last = datetime(year, month, day, hour, 59, 59, 999_999, tzinfo=self.tz).utcoffset()
+            if len(self.known) >= self._MAX:
+                self.known.clear()
+            offset = self.known[key] = first if first == last else None
+        if offset is None:
+            return datetime(year, month, day, hour, minute, second, tzinfo=self.tz).utcoffset()
+        return offset
+
+
+_UNSEEN = object()
+
+
+def _fields_in_zone(fields: Callable[[str], tuple[int, int, int, int, int, int]], tz: ZoneInfo) -> TimeParser:
+    """``_localize(datetime(*fields(text)), tz)``, the same datetime and errors, with the offset of
+    the local hour remembered (``astimezone(UTC)`` is exactly the wall time less its offset)."""
+    offsets = _HourOffsets(tz)
+    known = offsets.known
+
+    def parse(text: str) -> datetime:
+        y, mo, d, h, mi, s = fields(text)
+        at = datetime(y, mo, d, h, mi, s, tzinfo=UTC)  # a day or time that does not exist: ValueError
+        if (offset := known.get((y, mo, d, h))) is None:  # not yet learned, or a transition's hour
+            offset = offsets.of(y, mo, d, h, mi, s)
+        return at - offset
+
+    return parse
 
 
 def time_parser(formats: list[str], tz_name: str) -> TimeParser:
@@ -148,6 +214,8 @@ def time_parser(formats: list[str], tz_name: str) -> TimeParser:
             steps.append(_epoch_s)
         elif fmt == "iso":
             steps.append(lambda text: _localize(datetime.fromisoformat(text), tz))
+        elif (fields := _wall_clock_fields(fmt)) is not None:
+            steps.append(_fields_in_zone(fields, tz))
         else:
             steps.append(_localized(wall_clock_parser(fmt), tz))
     if len(steps) == 1:

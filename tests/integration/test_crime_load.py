@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import re
 
 import asyncpg
 import msgspec
@@ -19,6 +20,7 @@ from consumers.db.history import HistoryWriters, LoadTotals, run_load
 from consumers.db.migrate import migrate
 from consumers.db.writer import CRIME_COPY_MIN, write_crime_reports
 from divert.adapters.crime import load_crime_adapter
+from divert.adapters.crime_columns import row_of
 from divert.load import LoadBatch, crime_batches
 from tests.helpers import slice_csv
 
@@ -126,3 +128,56 @@ def test_load_with_broken_rows_stores_each_report_once(db_dsn, shared_data, tmp_
     again, stored_again, letters_again = asyncio.run(load_and_read())
     assert (stored_again, letters_again) == (stored, letters)
     assert again.crime_reports == totals.crime_reports
+
+
+def test_a_stored_row_the_database_refuses_is_the_reports_dead_letter(db_dsn, shared_data, tmp_path):
+    """A history load hands the writers rows, not reports (``crime_batches(as_rows=True)``): a row
+    the database refuses becomes the dead letter its report would, and the rest are stored."""
+    path = slice_csv(shared_data / "chicago/crimes_2017.csv.gz", tmp_path / "c.csv", 300, skip=5000)
+    reports = _reports(path)
+    refused = msgspec.structs.replace(reports[150], lat=95.0, lon=-87.6)
+    reports = [*reports[:150], refused, *reports[151:]]
+    rows_batch = LoadBatch(f"file:{path}", rows=300, crime_rows=[row_of(r) for r in reports])
+    reports_batch = LoadBatch(f"file:{path}", rows=300, crime_reports=reports)
+
+    async def scenario(batch):
+        await migrate(db_dsn)
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            await conn.execute("truncate crime_reports, dead_letters")
+        finally:
+            await conn.close()
+        writers = HistoryWriters(db_dsn)
+        totals = LoadTotals()
+        try:
+            await writers.write(batch, totals)
+        finally:
+            await writers.close()
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            return totals, await _stored(conn), [tuple(r) for r in await conn.fetch(
+                "select source_topic, agency, record_id, field, reason, detail, payload from dead_letters")]
+        finally:
+            await conn.close()
+
+    def when_stored_left_out(letters):  # the failing row's ingested_at and committed_at: now()
+        return [(*letter[:5], re.sub(r"(, \d{4}-\d\d-\d\d [\d:.]+\+00){2}\)\.$", ").", letter[5]), letter[6])
+                for letter in letters]
+
+    rows_totals, rows_stored, rows_letters = asyncio.run(scenario(rows_batch))
+    totals, stored, letters = asyncio.run(scenario(reports_batch))
+    rows_letters, letters = when_stored_left_out(rows_letters), when_stored_left_out(letters)
+    assert letters[0][5].endswith("95, -87.6).")
+    assert rows_stored == stored == _as_rows([*reports[:150], *reports[151:]])
+    assert rows_letters == letters and len(letters) == 1 and letters[0][4] == "refused_by_database"
+    assert (rows_totals.crime_reports, rows_totals.refused) == (totals.crime_reports, totals.refused) == (300, 1)
+
+
+def test_history_load_rows_are_the_reports_rows(shared_data, tmp_path):
+    path = slice_csv(shared_data / "chicago/crimes_2017.csv.gz", tmp_path / "c.csv", 3000, skip=20_000)
+    adapter = load_crime_adapter("chicago")
+    for window in ({}, {"start": _reports(path)[100].occurred_at, "end": _reports(path)[2500].occurred_at}):
+        by_reports = list(crime_batches(adapter, [path], size=700, **window))
+        by_rows = list(crime_batches(adapter, [path], size=700, as_rows=True, **window))
+        assert [[row_of(r) for r in b.crime_reports] for b in by_reports] == [b.crime_rows for b in by_rows]
+        assert [(b.rows, b.dead_letters) for b in by_reports] == [(b.rows, b.dead_letters) for b in by_rows]
