@@ -44,6 +44,7 @@ import numpy as np
 from divert import reference
 from divert.exceptions import ConfigError
 from divert.paths import shared_data_dir
+from schemas.records import AreaLayer, check_area_layers
 
 Crs = Literal["EPSG:4326", "EPSG:3857"]
 Prefer = Literal["point", "agency"]
@@ -62,8 +63,11 @@ class LayerSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class AreaConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    layers: dict[str, LayerSpec]
+    layers: dict[AreaLayer, LayerSpec]
     description: str = ""
+
+    def __post_init__(self) -> None:
+        check_area_layers(self.layers)
 
 
 def web_mercator_to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -76,10 +76,27 @@ BlockAddress = Annotated[str, Meta(pattern=BLOCK_ADDRESS_PATTERN, max_length=200
 NonEmpty = Annotated[str, Meta(min_length=1, max_length=200)]
 Confidence = Annotated[float, Meta(ge=0, le=1)]
 
+# A record's areas: {layer: area}, e.g. {"district": "4", "beat": "4-12"}. Every call is also
+# stored in the layer "city" as area "all" (call_areas), so no record may use that layer; and
+# layer, area and their number are bounded so that a call's area rows and index entries stay
+# small whatever a producer sends (a 10,000-layer call would be 10,000 rows).
+CITY_LAYER = "city"
+AreaLayer = Annotated[str, Meta(min_length=1, max_length=64)]
+AreaName = Annotated[str, Meta(max_length=200)]
+Areas = Annotated[dict[AreaLayer, AreaName], Meta(max_length=32)]
+
 
 def _check_rounded(name: str, value: float | None) -> None:
     if value is not None and abs(value * 1000 - round(value * 1000)) > 1e-6:
         raise ValueError(f"{name} must be rounded to 3 decimals (about 100 m), got {value}")
+
+
+def check_area_layers(layers) -> None:
+    """ValueError if ``layers`` (names, or a dict keyed by them) holds the whole city's layer;
+    used by the records and by the city configurations that name layers."""
+    if CITY_LAYER in layers:
+        raise ValueError(f"areas: the layer {CITY_LAYER!r} is the whole city's (every call counts in it "
+                         f"as area 'all'): give this layer another name")
 
 
 def _check_utc(name: str, value: datetime | None) -> None:
@@ -107,11 +124,12 @@ class CadEvent(Struct, frozen=True, kw_only=True):
     units: Annotated[int, Meta(ge=0)] | None = None
     disposition: str | None = None
     block_address: BlockAddress | None = None
-    areas: dict[str, str] = {}
+    areas: Areas = {}
     lat: Latitude | None = None
     lon: Longitude | None = None
 
     def __post_init__(self) -> None:
+        check_area_layers(self.areas)
         for name in ("received_at", "dispatched_at", "arrived_at", "cleared_at"):
             _check_utc(name, getattr(self, name))
         _check_rounded("lat", self.lat)
@@ -137,7 +155,7 @@ class OfficerActivity(Struct, frozen=True, kw_only=True):
     activity_type: NonEmpty
     reason: str | None = None
     outcomes: list[Outcome] = []
-    areas: dict[str, str] = {}
+    areas: Areas = {}
     block_address: BlockAddress | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
@@ -145,6 +163,7 @@ class OfficerActivity(Struct, frozen=True, kw_only=True):
     incident_id: str | None = None
 
     def __post_init__(self) -> None:
+        check_area_layers(self.areas)
         _check_utc("occurred_at", self.occurred_at)
         _check_rounded("lat", self.lat)
         _check_rounded("lon", self.lon)
@@ -162,11 +181,12 @@ class CrimeReport(Struct, frozen=True, kw_only=True):
     category: NonEmpty
     count: Annotated[int, Meta(ge=0)] = 1
     arrest: bool | None = None
-    areas: dict[str, str] = {}
+    areas: Areas = {}
     lat: Latitude | None = None
     lon: Longitude | None = None
 
     def __post_init__(self) -> None:
+        check_area_layers(self.areas)
         _check_utc("occurred_at", self.occurred_at)
         _check_utc("period_end", self.period_end)
         _check_rounded("lat", self.lat)
@@ -284,7 +304,7 @@ def json_schema(name: str) -> dict:
 __all__ = [
     "SCHEMA_VERSION", "Source", "Route", "Outcome", "ROUTES", "SOURCES", "CIVILIAN_ROUTES",
     "CadEvent", "Demographics", "OfficerActivity", "CrimeReport", "ClassifiedCall", "Alert",
-    "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC",
+    "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC", "AreaLayer", "Areas", "CITY_LAYER", "check_area_layers",
     "decode_cad_event", "decode_officer_activity", "decode_crime_report", "decode_classified_call",
     "decode_alert", "decode_dead_letter",
 ]

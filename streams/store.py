@@ -17,8 +17,7 @@ from collections.abc import Sequence
 import msgspec
 
 from consumers.db.sink import Database, TableSink, sink_for
-from divert.deadletter import dead_letter
-from divert.exceptions import InvalidRecord
+from divert.deadletter import refused, undecodable
 from schemas import (
     decode_alert,
     decode_classified_call,
@@ -66,23 +65,23 @@ def handler(ctx, outbox, database: Database):
         await outbox.flush()
 
     async def _store(topic: str, messages, sink: TableSink, decode) -> None:
-        decoded, rejected, message_of = [], [], {}
+        decoded, letters, message_of = [], [], {}
         for m in messages:
             try:
                 record = decode(m.value or b"")
             except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-                why = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply to read"
-                rejected.append((m, InvalidRecord("invalid_record", detail=why)))
+                letters.append(undecodable(m.value or b"", exc, source_topic=topic, partition=m.partition,
+                                           offset=m.offset))
                 continue
             decoded.append(record)
             message_of[id(record)] = m
         sink.add(decoded)
         await sink.flush()
-        rejected += [(message_of[id(r)], InvalidRecord("refused_by_database", detail=why))
-                     for r, why in sink.take_rejected()]
-        if rejected:
-            letters = [dead_letter(m.value or b"", source_topic=topic, agency=None, error=err,
-                                   partition=m.partition, offset=m.offset) for m, err in rejected]
+        for r, why in sink.take_rejected():
+            m = message_of[id(r)]
+            letters.append(refused(r, m.value or b"", why, source_topic=topic, partition=m.partition,
+                                   offset=m.offset))
+        if letters:
             for d in letters:
                 metrics.dead_letters.labels(topic, d.reason).inc()
             if sink.name == "dead_letters":  # an undecodable dead letter is stored as one about itself

@@ -50,8 +50,7 @@ class HistoryWriters:
 
     async def write(self, batch, totals: LoadTotals) -> None:
         from divert.adapters.crime_columns import report_of
-        from divert.deadletter import dead_letter
-        from divert.exceptions import InvalidRecord
+        from divert.deadletter import refused
         from schemas import encode
 
         letters = list(batch.dead_letters)
@@ -65,9 +64,8 @@ class HistoryWriters:
             await sink.flush()
             for record, why in sink.take_rejected():
                 totals.refused += 1
-                letters.append(dead_letter(encode(as_record(record) if as_record else record),
-                                           source_topic=batch.source, agency=None,
-                                           error=InvalidRecord("refused_by_database", detail=why)))
+                record = as_record(record) if as_record else record
+                letters.append(refused(record, encode(record), why, source_topic=batch.source))
         if letters:
             self.sinks["dead_letters"].add(letters)
             await self.sinks["dead_letters"].flush()

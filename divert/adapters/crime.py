@@ -52,7 +52,7 @@ from divert.adapters.values import (
 )
 from divert.exceptions import ConfigError, InvalidRecord
 from divert.paths import shared_data_dir
-from schemas.records import CrimeReport
+from schemas.records import AreaLayer, CrimeReport, check_area_layers
 
 Period = Literal["none", "day", "month", "year"]
 MAX_COUNT = 100_000_000
@@ -79,7 +79,7 @@ class CrimeMapping(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     description: str = ""
     history: list[str] = []
     period: Period = "none"
-    areas: dict[str, Spec] = {}
+    areas: dict[AreaLayer, Spec] = {}
     area_layers: str | None = None        # reference/areas/<name>.yaml: place points in polygons
     # offence (or category) -> harm weight; offences not listed weigh `harm_default`
     harm_weights: dict[str, float] = {}
@@ -90,6 +90,9 @@ class CrimeMapping(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     # counts them as enforcement, not as crime, where a city has no officer-activity feed
     enforcement_offenses: list[str] = []
     not_ranked: dict[str, list[str]] = {}  # layer -> areas never ranked (e.g. a non-patrol district)
+
+    def __post_init__(self) -> None:
+        check_area_layers(self.areas)
 
 
 def _next_period(start_utc: datetime, period: str, tz_name: str) -> datetime | None:

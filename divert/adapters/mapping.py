@@ -17,7 +17,7 @@ import yaml
 from msgspec import Struct
 
 from divert.exceptions import ConfigError
-from schemas.records import Outcome, Source
+from schemas.records import AreaLayer, Outcome, Source, check_area_layers
 
 # Substrings of a column name (lower-cased, letters and digits only) that mark it private.
 # Such columns are never read by an adapter and are removed from dead-letter payloads.
@@ -96,16 +96,19 @@ class CityMapping(Struct, forbid_unknown_fields=True, frozen=True):
     agency: str | None = None           # defaults to the file's stem (the city slug)
     description: str = ""
     history: list[str] = []             # files or globs, relative to shared_data_dir()
-    areas: dict[str, Spec] = {}         # layer name -> column
+    areas: dict[AreaLayer, Spec] = {}   # layer name -> column
     area_layers: str | None = None      # reference/areas/<name>.yaml: polygon layers for points
     # area values that are no place (dispatch channels, "outside area", information lines): kept on
     # the calls, but never a comparison area, a ranking's row or a map's shape (see below)
-    non_geographic: dict[str, list[str]] = {}   # layer name -> values
+    non_geographic: dict[AreaLayer, list[str]] = {}   # layer name -> values
     source: SourceSpec = msgspec.field(default_factory=SourceSpec)
     outcomes: dict[str, list[Outcome]] = {}  # disposition -> officer-activity outcomes
     # None: the city's data marks no alternative response, and the funnel's 'served' is not measured
     alternative_response: AlternativeResponse | None = None
     private_columns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PRIVATE_COLUMNS))
+
+    def __post_init__(self) -> None:
+        check_area_layers(self.areas)
 
 
 def alternative_dispositions(m: CityMapping) -> frozenset[str] | None:

@@ -17,9 +17,10 @@ from divert import reference
 from divert.exceptions import ConfigError
 from divert.paths import reference_dir
 from divert.seasonal import SeasonalCounts
+from schemas.records import CITY_LAYER
 
 DETECTORS = ("threshold", "cusum")
-CITY_LAYER, CITY_AREA = "city", "all"  # the whole agency, as in the call_areas table
+CITY_AREA = "all"  # the whole agency is area "all" of layer CITY_LAYER, as in the call_areas table
 
 
 @dataclass(frozen=True)

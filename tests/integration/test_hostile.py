@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -23,6 +24,7 @@ from schemas import decode_dead_letter
 from streams.outbox import produce_all
 from tests.helpers import fresh_database, read_topic, running_worker, wait_for_rows
 from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
+from tests.records import classified_call
 
 DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion",
                  "spikes.calls")
@@ -98,3 +100,42 @@ def _expected_dead(hostile: int) -> int:
     """Dead letters on the topic so far (the topic is shared by the module's examples)."""
     _dead_so_far[0] += hostile
     return _dead_so_far[0]
+
+
+def test_own_topic_records_that_break_the_schema_are_dead_lettered_by_record_and_field(hostile_worker):
+    """A producer writing calls.classified itself (not through the ingest hop): a record whose
+    areas break the schema, or that the database refuses, is dead-lettered naming its agency,
+    incident and field; the records around it are stored."""
+    worker, bootstrap, dsn, prefix, log = hostile_worker
+    at = datetime(2023, 6, 4, 12, tzinfo=UTC)
+    good = [msgspec.to_builtins(classified_call(f"own-ok-{i}", at + timedelta(minutes=i))) for i in range(3)]
+    broken_areas = {"own-city": {"city": "north"}, "own-long-layer": {"x" * 65: "1"},
+                    "own-long-area": {"district": "d" * 201},
+                    "own-many-layers": {f"layer{i}": "1" for i in range(33)}}
+    bad = []
+    for incident, areas in broken_areas.items():
+        record = msgspec.to_builtins(classified_call(incident, at))
+        record["call"]["areas"] = areas
+        bad.append(record)
+    refused = msgspec.to_builtins(classified_call("own-nul\x00", at))  # PostgreSQL text holds no NUL
+    sent = [good[0], *bad, good[1], refused, good[2]]
+    asyncio.run(produce_all(bootstrap, prefix + "calls.classified", [(None, msgspec.json.encode(r)) for r in sent]))
+
+    ids = [r["call"]["incident_id"] for r in good]
+    assert asyncio.run(wait_for_rows(
+        dsn, f"select count(*) from calls where incident_id in ({','.join(repr(i) for i in ids)})", 3)) == 3
+    expected = _expected_dead(len(bad) + 1)
+    letters = [d for d in (decode_dead_letter(r.value) for r in asyncio.run(
+        read_topic(bootstrap, prefix + "deadletter", expect=expected)))
+        if d.source_topic == prefix + "calls.classified"]
+    by_id = {d.record_id: d for d in letters}
+    assert len(letters) == len(by_id) == 5, [(d.record_id, d.reason) for d in letters]
+    for incident in broken_areas:
+        d = by_id[incident]
+        assert (d.agency, d.field, d.reason) == ("testville", "call.areas", "invalid_record"), d
+    assert "'city' is the whole city's" in by_id["own-city"].detail
+    assert "length <= 200" in by_id["own-long-area"].detail
+    nul = by_id["own-nul\ufffd"]  # the id as stored: its NUL replaced
+    assert (nul.agency, nul.reason) == ("testville", "refused_by_database") and nul.detail
+    assert asyncio.run(wait_for_rows(dsn, "select count(*) from calls where incident_id like 'own-%'", 3)) == 3
+    assert worker.poll() is None, log.read_text()[-3000:]

@@ -59,6 +59,8 @@ def test_new_city_with_no_code(refdir):
     (MINIMAL.replace('"%m/%d/%Y %H:%M"', "mdy"), "times.received_at[0].formats"),
     (MINIMAL.replace("officer_initiated", "officer"), "source.types"),
     (MINIMAL + "colour: blue\n", "colour"),
+    (MINIMAL.replace("{beat: Beat}", "{city: Beat}"), "the layer 'city' is the whole city's"),
+    (MINIMAL.replace("{beat: Beat}", "{" + "b" * 65 + ": Beat}"), "areas"),
     ("timezone: [", "YAML"),
 ])
 def test_invalid_mapping_names_file_and_key(refdir, text, key):
@@ -92,3 +94,16 @@ def test_read_raw_bom_gzip_and_ragged_rows(refdir, tmp_path):
         {"Call No": "D2", "Type": "THEFT", "When": ""},
         {"Call No": "D3", "Type": "A, B", "When": "01/02/2024 10:00", "_extra_1": "extra"},
     ]
+
+
+def test_crime_and_polygon_configs_leave_the_city_layer_to_the_whole_city():
+    from divert.adapters.crime import parse_crime_mapping
+    from divert.areas import AreaConfig
+    from divert.reference import convert
+
+    with pytest.raises(ConfigError, match=r"crime/x.yaml: areas: the layer 'city'"):
+        parse_crime_mapping({"timezone": "UTC", "fields": {"report_id": "id", "offense": "o", "category": "c"},
+                             "occurred_at": {"column": "at", "formats": ["iso"]}, "areas": {"city": "c"}},
+                            "crime/x.yaml")
+    with pytest.raises(ConfigError, match=r"areas/x.yaml: areas: the layer 'city'"):
+        convert({"layers": {"city": {"file": "a.geojson", "key": "name"}}}, AreaConfig, "areas/x.yaml")

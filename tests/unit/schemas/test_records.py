@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from schemas import RECORDS, CadEvent, OfficerActivity, decode_cad_event, encode
+from schemas import (RECORDS, CadEvent, OfficerActivity, decode_cad_event, decode_crime_report,
+                     decode_officer_activity, encode)
 from schemas.export import JSON_DIR, render
 
 PRIVATE = re.compile(r"name|phone|caller|complainant|ssn|birth", re.I)
@@ -50,6 +51,29 @@ def test_precise_coordinates_and_naive_times_are_refused():
         event(received_at=datetime(2018, 5, 1, 5, 10))
     with pytest.raises(msgspec.ValidationError, match="rounded"):
         decode_cad_event(encode(event()).replace(b'"lat":null', b'"lat":43.1127987'))
+
+
+@pytest.mark.parametrize("decode", [decode_cad_event, decode_officer_activity, decode_crime_report])
+@pytest.mark.parametrize(("areas", "why"), [
+    ({"city": "north"}, "areas: the layer 'city' is the whole city's"),
+    ({"": "1"}, "length >= 1 - at `key` in `$.areas`"),
+    ({"l" * 65: "1"}, "length <= 64 - at `key` in `$.areas`"),
+    ({"district": "d" * 201}, "length <= 200 - at `$.areas[...]`"),
+    ({f"layer{i}": "1" for i in range(33)}, "length <= 32 - at `$.areas`"),
+])
+def test_areas_are_bounded_and_leave_the_city_layer_to_the_whole_city(decode, areas, why):
+    """A record's areas become one stored row each, beside the call's ("city", "all") row."""
+    record = {"agency": "a", "incident_id": "1", "activity_id": "1", "report_id": "1", "source": "911",
+              "initial_type": "T", "activity_type": "stop", "offense": "O", "category": "C",
+              "received_at": "2020-01-01T00:00:00Z", "occurred_at": "2020-01-01T00:00:00Z"}
+    assert decode(msgspec.json.encode(record | {"areas": {"district": "d" * 200, "city_council": "7"}})).areas
+    with pytest.raises(msgspec.ValidationError, match=re.escape(why)):
+        decode(msgspec.json.encode(record | {"areas": areas}))
+
+
+def test_the_city_layer_is_refused_when_a_record_is_built_too():
+    with pytest.raises(ValueError, match="whole city's"):
+        event(areas={"city": "north"})
 
 
 def test_unknown_fields_are_dropped_on_decode():
