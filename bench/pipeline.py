@@ -130,7 +130,7 @@ def store_vs_copy(running, rows: int) -> tuple[float, float]:
 
     say(f"store hop vs COPY: classifying {rows:,} San Antonio calls")
     calls = classified_calls(rows)
-    writer_s = asyncio.run(through_the_writer(asyncio.run(fresh_database(running)), calls))
+    writer_s, _ = asyncio.run(through_the_writer(asyncio.run(fresh_database(running)), calls))
     copy_s = asyncio.run(plain_copy(asyncio.run(fresh_database(running)), calls))
     say(f"  store hop {len(calls) / writer_s:,.0f} rows/s, COPY {len(calls) / copy_s:,.0f} rows/s")
     return len(calls) / writer_s, len(calls) / copy_s
