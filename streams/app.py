@@ -1,7 +1,8 @@
 """The Faust app, built from settings.
 
 The hot hops run as batched consumers inside the app (streams/batch_consumer.py): ingest
-(cad.raw.<city> → normalized and classified topics) and store (canonical topics → database).
+(cad.raw.<city> → normalized and classified topics), store (canonical topics → database) and the
+spike keyer (calls.classified → spikes.calls, keyed by agency).
 Every agent module in ``AGENTS`` attaches itself too; agents suit the lighter, stateful work.
 
 Built by a function, not at import, so a test or a second worker gets its own app.
@@ -103,7 +104,7 @@ def create_app(config: WorkerConfig, metrics: WorkerMetrics) -> faust.App:
 
 def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
     from consumers.db.sink import Database
-    from streams import ingest, store
+    from streams import ingest, spikes, store
     from streams.batch_consumer import BatchConsumer
     from streams.outbox import Outbox, OutboxService
 
@@ -124,6 +125,10 @@ def _attach_hot_path(app: faust.App, ctx: WorkerContext) -> None:
     app.add_dependency(BatchConsumer(
         name="ingest", group_id=f"{config.app_id}.ingest",
         topics=[config.topics.raw(c) for c in config.cities], handle=ingest.handler(ctx, outbox()), **common))
+    # the spike detector's first hop (streams.spikes): every call takes it too
+    app.add_dependency(BatchConsumer(
+        name="spike-keys", group_id=f"{config.app_id}.spikes", topics=[config.topics.calls_classified],
+        handle=spikes.keyer(ctx, outbox()), **(common | {"on_lag": None})))  # the lag gauge is the store's
     if config.database_url:
         database = Database(config.database_url)
         app.add_dependency(BatchConsumer(

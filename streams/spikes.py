@@ -1,11 +1,12 @@
 """Spike alerts: calls.classified → (keyed by agency) spikes.calls → alerts.diversion, and the
 spike gauges on /metrics.
 
-Two agents. ``key_spike_calls`` reads calls.classified, whose records are keyed by incident and
-spread over every partition, and forwards each record unchanged to ``<prefix>spikes.calls``
-keyed by its agency, with the partition it came from. ``detect_spikes`` reads that topic: every
-call of one agency lands on one partition, so exactly one worker of the group counts an agency,
-whole, however many workers share the group (tests/integration/test_spikes_two_workers.py).
+Two hops. The keyer (:func:`keyer`, a batched consumer like the ingest and store hops: every
+call takes it) reads calls.classified, whose records are keyed by incident and spread over every
+partition, and forwards each record unchanged to ``<prefix>spikes.calls`` keyed by its agency,
+with the partition it came from. The ``detect_spikes`` agent reads that topic: every call of one
+agency lands on one partition, so exactly one worker of the group counts an agency, whole,
+however many workers share the group (tests/integration/test_spikes_two_workers.py).
 
 Windows close by event time (the watermark in divert.spikes), never by the worker's clock: the
 watermark of an agency is the least, over calls.classified's partitions, of the latest event time
@@ -64,29 +65,34 @@ def unwrap(value: bytes) -> tuple[int | None, bytes]:
     return int(head), raw
 
 
+def keyer(ctx, outbox):
+    """The batch handler that forwards calls.classified to spikes.calls, keyed by agency."""
+    topic = ctx.topics.spike_calls
+    forwarded = ctx.metrics.records_out.labels(topic)
+
+    async def handle(records) -> None:
+        out = []
+        for m in records:
+            value = m.value or b""
+            try:
+                agency = _agency_decoder.decode(value).call.agency
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+                continue  # the store dead-letters undecodable records of this topic
+            out.append((agency.encode(), envelope(m.partition, value)))
+        await outbox.enqueue(topic, out)
+        await outbox.flush()
+        forwarded.inc(len(out))
+
+    return handle
+
+
 def attach(app, ctx) -> None:
     topics, metrics, config = ctx.topics, ctx.metrics, ctx.config
-    source = app.topic(topics.calls_classified, key_serializer="raw", value_serializer="raw",
-                       partitions=topics.partitions)
-    # the worker creates it with every topic (streams.topics), with the source's partition count
+    # the worker creates it with every topic (streams.topics), with calls.classified's partition count
     keyed = app.topic(topics.spike_calls, key_serializer="raw", value_serializer="raw",
                       partitions=topics.partitions, internal=True)
     monitor = SpikeMonitor(load_alert_settings)
     owner: dict[str, int] = {}  # agency -> the partition of spikes.calls it arrives on here
-
-    @app.agent(source, name="key_spike_calls")
-    async def key_spike_calls(stream):
-        async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            out = []
-            for e in events:
-                value = e.message.value or b""
-                try:
-                    agency = _agency_decoder.decode(value).call.agency
-                except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
-                    continue  # the store dead-letters undecodable records of this topic
-                out.append((agency.encode(), envelope(e.message.partition, value)))
-            await send_until_acknowledged(app.producer, keyed.get_topic_name(), out, "calls")
-            metrics.records_out.labels(keyed.get_topic_name()).inc(len(out))
 
     async def rebuild(agency: str, first) -> None:
         """An agency seen for the first time here: its history from the database up to the window
