@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from divert.adapters.privacy import PrivacyRule, canonical_rule, clean_text, redact
+from divert.adapters.privacy import PrivacyRule, canonical_rule, clean_text, kept_text, redact
 from divert.exceptions import InvalidRecord
 from schemas.records import DeadLetter
 
@@ -40,10 +40,13 @@ def dead_letter(payload: bytes | str, *, source_topic: str, error: InvalidRecord
     def text(value: str | None, limit: int = 200) -> str | None:
         return None if value is None else clean_text(value, limit)
 
+    def kept(value: str | None) -> str | None:  # read from the record: held to the payload's rule
+        return None if value is None else kept_text(value)
+
     return DeadLetter(
         source_topic=text(source_topic),
-        agency=text(agency),
-        record_id=text(error.record_id),
+        agency=kept(agency),
+        record_id=kept(error.record_id),
         field=text(error.field),
         reason=text(error.reason or "invalid"),
         detail=text(error.detail or str(error), MAX_DETAIL),

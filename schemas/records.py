@@ -304,7 +304,8 @@ def json_schema(name: str) -> dict:
 __all__ = [
     "SCHEMA_VERSION", "Source", "Route", "Outcome", "ROUTES", "SOURCES", "CIVILIAN_ROUTES",
     "CadEvent", "Demographics", "OfficerActivity", "CrimeReport", "ClassifiedCall", "Alert",
-    "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC", "AreaLayer", "Areas", "CITY_LAYER", "check_area_layers",
+    "DeadLetter", "RECORDS", "encode", "is_block_level", "json_schema", "UTC",
+    "AreaLayer", "Areas", "CITY_LAYER", "check_area_layers",
     "decode_cad_event", "decode_officer_activity", "decode_crime_report", "decode_classified_call",
     "decode_alert", "decode_dead_letter",
 ]

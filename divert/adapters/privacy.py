@@ -93,6 +93,15 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     return text if text.isprintable() else _CONTROL.sub("\ufffd", text)
 
 
+def kept_text(text: str, limit: int = MAX_TEXT) -> str:
+    """A kept text value: cleaned and capped, anything shaped like a phone number masked.
+
+    >>> kept_text("call 414-555-0199 back"), kept_text("SAPD-2022-123456")
+    ('call 999-999-9999 back', 'SAPD-2022-123456')
+    """
+    return _PHONE.sub(lambda m: mask(m.group()), clean_text(text, limit))
+
+
 def mask(text: str) -> str:
     """Letters and digits masked, punctuation and spacing kept: the shape of a text.
 
@@ -155,7 +164,7 @@ def _value(key: str, value, rule: PrivacyRule, depth: int):
             except ValueError:
                 return "[coordinate withheld]"
             return round(number, 3) if math.isfinite(number) else None
-        return _PHONE.sub(lambda m: mask(m.group()), clean_text(value))
+        return kept_text(value)
     if depth >= MAX_DEPTH:
         return f"[{type(value).__name__} withheld: nested too deep]"
     if isinstance(value, dict):
@@ -199,5 +208,5 @@ def _raw_value(key: str, value, rule: PrivacyRule):
     return value
 
 
-__all__ = ["PrivacyRule", "canonical_rule", "clean_text", "mask", "minimal_raw", "opaque", "parse",
+__all__ = ["PrivacyRule", "canonical_rule", "clean_text", "kept_text", "mask", "minimal_raw", "opaque", "parse",
            "redact"]

@@ -23,7 +23,7 @@ from divert.stack import free_port
 from schemas import decode_dead_letter
 from streams.outbox import produce_all
 from tests.helpers import fresh_database, read_topic, running_worker, wait_for_rows
-from tests.hostile import KINDS, hostile_messages, leaked, records_in, valid_record
+from tests.hostile import KINDS, PHONE, hostile_messages, leaked, records_in, valid_record
 from tests.records import classified_call
 
 DIVERT_TOPICS = ("cad.events", "officer.activity", "calls.classified", "deadletter", "alerts.diversion",
@@ -111,7 +111,8 @@ def test_own_topic_records_that_break_the_schema_are_dead_lettered_by_record_and
     good = [msgspec.to_builtins(classified_call(f"own-ok-{i}", at + timedelta(minutes=i))) for i in range(3)]
     broken_areas = {"own-city": {"city": "north"}, "own-long-layer": {"x" * 65: "1"},
                     "own-long-area": {"district": "d" * 201},
-                    "own-many-layers": {f"layer{i}": "1" for i in range(33)}}
+                    "own-many-layers": {f"layer{i}": "1" for i in range(33)},
+                    f"own-{PHONE}": {"city": "south"}}  # an id is held to the payload's privacy rule
     bad = []
     for incident, areas in broken_areas.items():
         record = msgspec.to_builtins(classified_call(incident, at))
@@ -129,8 +130,10 @@ def test_own_topic_records_that_break_the_schema_are_dead_lettered_by_record_and
         read_topic(bootstrap, prefix + "deadletter", expect=expected)))
         if d.source_topic == prefix + "calls.classified"]
     by_id = {d.record_id: d for d in letters}
-    assert len(letters) == len(by_id) == 5, [(d.record_id, d.reason) for d in letters]
-    for incident in broken_areas:
+    assert len(letters) == len(by_id) == 6, [(d.record_id, d.reason) for d in letters]
+    assert leaked(b"".join(msgspec.json.encode(d) for d in letters)) == []
+    assert "own-999-999-9999" in by_id
+    for incident in [*broken_areas][:4]:
         d = by_id[incident]
         assert (d.agency, d.field, d.reason) == ("testville", "call.areas", "invalid_record"), d
     assert "'city' is the whole city's" in by_id["own-city"].detail
@@ -138,4 +141,7 @@ def test_own_topic_records_that_break_the_schema_are_dead_lettered_by_record_and
     nul = by_id["own-nul\ufffd"]  # the id as stored: its NUL replaced
     assert (nul.agency, nul.reason) == ("testville", "refused_by_database") and nul.detail
     assert asyncio.run(wait_for_rows(dsn, "select count(*) from calls where incident_id like 'own-%'", 3)) == 3
+    assert asyncio.run(wait_for_rows(
+        dsn, "select count(*) from dead_letters where source_topic like '%calls.classified'", 6)) == 6
+    assert leaked(asyncio.run(_everything_stored(dsn))) == []
     assert worker.poll() is None, log.read_text()[-3000:]

@@ -8,8 +8,15 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from schemas import (RECORDS, CadEvent, OfficerActivity, decode_cad_event, decode_crime_report,
-                     decode_officer_activity, encode)
+from schemas import (
+    RECORDS,
+    CadEvent,
+    OfficerActivity,
+    decode_cad_event,
+    decode_crime_report,
+    decode_officer_activity,
+    encode,
+)
 from schemas.export import JSON_DIR, render
 
 PRIVATE = re.compile(r"name|phone|caller|complainant|ssn|birth", re.I)
